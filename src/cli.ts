@@ -1,0 +1,74 @@
+/**
+ * lfr-edge <command>: the one entry point. Each command lives in src/commands/ and is loaded
+ * only when called, so `lfr-edge config validate` never loads ONNX Runtime or GStreamer.
+ */
+import { ConfigError } from './config';
+import { ModelError } from './models/manifest';
+import { processIO, UsageError, UserError, type Command, type CommandIO } from './commands/common';
+
+interface CommandEntry {
+  summary: string;
+  load: () => { command: Command; usage: string };
+}
+
+const COMMANDS: Record<string, CommandEntry> = {
+  config: {
+    summary: 'validate or show configuration',
+    load: () => { const m = require('./commands/config') as typeof import('./commands/config'); return { command: m.configCommand, usage: m.usage }; },
+  },
+  embed: {
+    summary: 'detect, align, quality-score and embed the faces in image files',
+    load: () => { const m = require('./commands/embed') as typeof import('./commands/embed'); return { command: m.embedCommand, usage: m.usage }; },
+  },
+  eval: {
+    summary: 'measure accuracy on labelled faces (verify, identify) and write a calibration file',
+    load: () => { const m = require('./commands/eval') as typeof import('./commands/eval'); return { command: m.evalCommand, usage: m.usage }; },
+  },
+  models: {
+    summary: 'verify the installed models against the manifest',
+    load: () => { const m = require('./commands/models') as typeof import('./commands/models'); return { command: m.modelsCommand, usage: m.usage }; },
+  },
+};
+
+function topUsage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: lfr-edge <command> [options]\n\ncommands:\n${rows.join('\n')}\n\n'lfr-edge <command> --help' for a command's options.\n`;
+}
+
+export async function main(argv: string[], io: CommandIO = processIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(topUsage());
+    return name ? 0 : 2;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    io.stderr(`lfr-edge: unknown command '${name}'\n\n${topUsage()}`);
+    return 2;
+  }
+  const { command, usage } = entry.load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(`${usage}\n`);
+    return 0;
+  }
+  try {
+    return await command(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`lfr-edge ${name}: ${err.message}\n\nusage:\n${usage}\n`);
+      return 2;
+    }
+    if (err instanceof UserError || err instanceof ConfigError || err instanceof ModelError) {
+      io.stderr(`lfr-edge ${name}: ${err.message}\n`);
+      return 1;
+    }
+    io.stderr(`lfr-edge ${name}: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

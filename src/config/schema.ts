@@ -1,0 +1,37 @@
+/**
+ * The one configuration schema. Every section is owned by the module it configures and composed
+ * here; TypeScript types are derived from it (`Config`, and each module's own section type).
+ * Unknown keys are refused everywhere (strict objects).
+ */
+import { z } from 'zod';
+import { VisionConfigSchema } from '../vision/config';
+import { ModelsConfigSchema } from '../models/config';
+import { LOG_LEVELS } from '../log';
+
+export const UnitConfigSchema = z.strictObject({
+  /** Unit id, used in MQTT topics `lfr/v1/<unitId>/`; letters, digits, '-' and '_'. */
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'unit id: 1-64 letters, digits, "-" or "_"').default('dev-unit'),
+});
+
+export const PathsConfigSchema = z.strictObject({
+  /** tmpfs directory for the session store (systemd RuntimeDirectory). */
+  runtimeDir: z.string().min(1).default('/run/lfr-edge'),
+  /** Persistent state: outbox, audit log, used bundle ids (systemd StateDirectory). */
+  stateDir: z.string().min(1).default('/var/lib/lfr-edge'),
+  /** Unit keys directory (made by `lfr-edge keys init`). */
+  keysDir: z.string().min(1).default('/etc/lfr-edge/keys'),
+});
+
+export const LoggingConfigSchema = z.strictObject({
+  level: z.enum(LOG_LEVELS as unknown as [string, ...string[]]).default('info'),
+});
+
+export const ConfigSchema = z.strictObject({
+  unit: UnitConfigSchema.prefault({}),
+  paths: PathsConfigSchema.prefault({}),
+  logging: LoggingConfigSchema.prefault({}),
+  models: ModelsConfigSchema.prefault({}),
+  vision: VisionConfigSchema.prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;

@@ -1,0 +1,69 @@
+/** Data types of the vision core. Pure data: no classes, no I/O. */
+
+/** An 8-bit RGB image, rows packed (stride = width * 3). */
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** [x1, y1, x2, y2] in source-image pixels. */
+export type Box = [number, number, number, number];
+export type Point = [number, number];
+
+export interface Detection {
+  box: Box;
+  score: number;
+}
+
+/** Why a face failed the quality gate (one entry per failing measure). */
+export type QualityReason = 'face-too-small' | 'blurry' | 'yaw' | 'pitch' | 'low-detector-score';
+
+export interface FaceQuality {
+  /** Distance between the eye centres in source pixels. */
+  interOcularPx: number;
+  /** Variance of the Laplacian on the aligned grey 112x112 crop. */
+  sharpness: number;
+  /** Yaw / pitch estimates from the five points, degrees (0 = frontal). */
+  yawDeg: number;
+  pitchDeg: number;
+  detScore: number;
+  passed: boolean;
+  reasons: QualityReason[];
+}
+
+export interface Face {
+  /** Square face box used for landmarks, source pixels. */
+  box: Box;
+  detScore: number;
+  /** The 68 landmarks, source pixels. */
+  landmarks: Point[];
+  /** Left eye, right eye, nose, left mouth, right mouth, source pixels. */
+  fivePoints: Point[];
+  quality: FaceQuality;
+  /** L2-normalised embedding (512-d); compare two with a dot product (cosine). */
+  embedding: Float32Array;
+  /** The aligned 112x112 RGB face (only when asked for: alerts' best crop). */
+  aligned?: RgbImage;
+}
+
+/** Per-stage wall times of one analysis, milliseconds. */
+export interface StageTimes {
+  detectPre: number;
+  detectRun: number;
+  detectPost: number;
+  landmarkPre: number;
+  landmarkRun: number;
+  align: number;
+  quality: number;
+  embedPre: number;
+  embedRun: number;
+  total: number;
+}
+
+export interface FrameAnalysis {
+  width: number;
+  height: number;
+  faces: Face[];
+  times: StageTimes;
+}
