@@ -1,0 +1,91 @@
+/**
+ * Bilinear sampling on packed 8-bit RGB images, with OpenCV's INTER_LINEAR pixel-centre convention
+ * (src = (dst + 0.5) * scale - 0.5, edges clamped), which the reference pipeline used.
+ */
+import type { RgbImage } from './types';
+
+/** Precomputed source indices and weights along one axis. */
+interface AxisMap {
+  i0: Int32Array;
+  i1: Int32Array;
+  w1: Float32Array;
+}
+
+function axisMap(srcOffset: number, srcLen: number, dstLen: number): AxisMap {
+  const scale = srcLen / dstLen;
+  const i0 = new Int32Array(dstLen);
+  const i1 = new Int32Array(dstLen);
+  const w1 = new Float32Array(dstLen);
+  for (let d = 0; d < dstLen; d++) {
+    let s = (d + 0.5) * scale - 0.5;
+    if (s < 0) s = 0;
+    let f = Math.floor(s);
+    let w = s - f;
+    if (f >= srcLen - 1) {
+      f = srcLen - 1;
+      w = 0;
+    }
+    i0[d] = srcOffset + f;
+    i1[d] = srcOffset + Math.min(f + 1, srcLen - 1);
+    w1[d] = w;
+  }
+  return { i0, i1, w1 };
+}
+
+/** A rectangle of a source image, integer pixels, assumed inside the image. */
+export interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/**
+ * Resize `rect` of `src` to dstW x dstH, calling `emit(dstIndex, r, g, b)` with the rounded 8-bit
+ * values. The callback form lets callers fuse resizing with normalisation or grey conversion.
+ */
+export function resizeRectRgb(
+  src: RgbImage,
+  rect: Rect,
+  dstW: number,
+  dstH: number,
+  emit: (i: number, r: number, g: number, b: number) => void,
+): void {
+  const xm = axisMap(rect.x, rect.w, dstW);
+  const ym = axisMap(rect.y, rect.h, dstH);
+  const data = src.data;
+  const stride = src.width * 3;
+  for (let dy = 0; dy < dstH; dy++) {
+    const row0 = ym.i0[dy] * stride;
+    const row1 = ym.i1[dy] * stride;
+    const wy = ym.w1[dy];
+    const wy0 = 1 - wy;
+    for (let dx = 0; dx < dstW; dx++) {
+      const c0 = xm.i0[dx] * 3;
+      const c1 = xm.i1[dx] * 3;
+      const wx = xm.w1[dx];
+      const wx0 = 1 - wx;
+      const a = row0 + c0, b = row0 + c1, c = row1 + c0, d = row1 + c1;
+      const r = Math.round((data[a] * wx0 + data[b] * wx) * wy0 + (data[c] * wx0 + data[d] * wx) * wy);
+      const g = Math.round((data[a + 1] * wx0 + data[b + 1] * wx) * wy0 + (data[c + 1] * wx0 + data[d + 1] * wx) * wy);
+      const bl = Math.round((data[a + 2] * wx0 + data[b + 2] * wx) * wy0 + (data[c + 2] * wx0 + data[d + 2] * wx) * wy);
+      emit(dy * dstW + dx, r, g, bl);
+    }
+  }
+}
+
+/** Resize a whole image (or a rect of it) into a new packed RGB image. */
+export function resizeRgb(src: RgbImage, dstW: number, dstH: number, rect?: Rect): RgbImage {
+  const out = new Uint8Array(dstW * dstH * 3);
+  resizeRectRgb(src, rect ?? { x: 0, y: 0, w: src.width, h: src.height }, dstW, dstH, (i, r, g, b) => {
+    out[i * 3] = r;
+    out[i * 3 + 1] = g;
+    out[i * 3 + 2] = b;
+  });
+  return { width: dstW, height: dstH, data: out };
+}
+
+/** Grey value as OpenCV's RGB2GRAY: round(0.299 R + 0.587 G + 0.114 B). */
+export function greyOf(r: number, g: number, b: number): number {
+  return Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+}

@@ -1,0 +1,139 @@
+/**
+ * VisionWorker: the FaceAnalyzer API, run in a worker_thread. Frames are transferred (not copied)
+ * when the caller allows it; results come back with their embeddings transferred.
+ */
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Logger, LogLevel } from '../log';
+import type { VerifiedModels } from '../models/manifest';
+import type { AnalyzeOptions } from './analyzer';
+import type { VisionConfig } from './config';
+import type { FrameAnalysis, RgbImage } from './types';
+import type { WorkerInit, WorkerRequest, WorkerResponse } from './worker';
+
+interface Pending {
+  resolve: (r: FrameAnalysis) => void;
+  reject: (e: Error) => void;
+}
+
+/** Re-emit a worker's JSON log line through the main thread's logger (its sink and level). */
+function relayLogLine(logger: Logger, line: string): void {
+  const { level, msg, time: _time, ...fields } = JSON.parse(line) as { level: LogLevel; msg: string; time: string };
+  logger[level](msg, fields);
+}
+
+export interface VisionWorkerOptions {
+  logLevel?: LogLevel;
+}
+
+export class VisionWorker {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private closing?: Promise<void>;
+  private failure?: Error;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly provider: string,
+    private readonly logger: Logger,
+  ) {
+    worker.on('message', (msg: WorkerResponse) => this.onMessage(msg));
+    worker.on('error', (err) => this.failAll(new Error(`vision worker crashed: ${err.message}`)));
+    worker.on('exit', (code) => {
+      if (!this.closing) this.failAll(new Error(`vision worker exited unexpectedly (code ${code})`));
+    });
+  }
+
+  static async start(cfg: VisionConfig, models: VerifiedModels, logger: Logger, opts: VisionWorkerOptions = {}): Promise<VisionWorker> {
+    const ext = __filename.endsWith('.ts') ? '.ts' : '.js';
+    const init: WorkerInit = { cfg, models, logLevel: opts.logLevel ?? 'info' };
+    const worker = new Worker(path.join(__dirname, `worker${ext}`), { workerData: init });
+    const log = logger.child({ component: 'vision-worker' });
+    const provider = await new Promise<string>((resolve, reject) => {
+      const onMsg = (msg: WorkerResponse) => {
+        if (msg.kind === 'log') relayLogLine(log, msg.line);
+        else if (msg.kind === 'ready') {
+          worker.off('message', onMsg);
+          resolve(msg.provider);
+        } else if (msg.kind === 'init-error') {
+          worker.off('message', onMsg);
+          void worker.terminate();
+          reject(new Error(`vision worker failed to start: ${msg.message}`));
+        }
+      };
+      worker.on('message', onMsg);
+      worker.once('error', reject);
+    });
+    return new VisionWorker(worker, provider, log);
+  }
+
+  /**
+   * Analyse a frame. With `transfer: true` the frame's buffer is moved to the worker (the caller
+   * must not use it afterwards): no copy per frame.
+   */
+  analyze(img: RgbImage, opts: AnalyzeOptions & { transfer?: boolean } = {}): Promise<FrameAnalysis> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closing) return Promise.reject(new Error('vision worker is closed'));
+    const id = this.nextId++;
+    const req: WorkerRequest = { kind: 'analyze', id, img, withAligned: !!opts.withAligned };
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage(req, opts.transfer ? [img.data.buffer as ArrayBuffer] : []);
+    });
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  async close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        if (!this.failure) {
+          const id = this.nextId++;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 2000);
+            this.worker.on('message', (m: WorkerResponse) => {
+              if (m.kind === 'closed' || (m.kind === 'error' && m.id === id)) {
+                clearTimeout(timer);
+                resolve();
+              }
+            });
+            this.worker.postMessage({ kind: 'close', id } satisfies WorkerRequest);
+          });
+        }
+        await this.worker.terminate();
+      })();
+    }
+    return this.closing;
+  }
+
+  private onMessage(msg: WorkerResponse): void {
+    switch (msg.kind) {
+      case 'log':
+        relayLogLine(this.logger, msg.line);
+        return;
+      case 'result': {
+        const p = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        p?.resolve(msg.result);
+        return;
+      }
+      case 'error': {
+        const p = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        p?.reject(new Error(msg.message));
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private failAll(err: Error): void {
+    this.failure = err;
+    this.logger.error('vision worker failed', { error: err.message });
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}

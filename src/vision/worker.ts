@@ -1,0 +1,59 @@
+/**
+ * The vision worker thread: owns a FaceAnalyzer so that inference never blocks the main event loop
+ * (MQTT keep-alives, health, commands). Messages: see worker-client.ts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createLogger, type LogLevel } from '../log';
+import type { VerifiedModels } from '../models/manifest';
+import { FaceAnalyzer } from './analyzer';
+import type { VisionConfig } from './config';
+import type { RgbImage } from './types';
+
+export interface WorkerInit {
+  cfg: VisionConfig;
+  models: VerifiedModels;
+  logLevel: LogLevel;
+}
+export type WorkerRequest =
+  | { kind: 'analyze'; id: number; img: RgbImage; withAligned: boolean }
+  | { kind: 'close'; id: number };
+export type WorkerResponse =
+  | { kind: 'ready'; provider: string; attempts: unknown[] }
+  | { kind: 'init-error'; message: string }
+  | { kind: 'result'; id: number; result: import('./types').FrameAnalysis }
+  | { kind: 'error'; id: number; message: string }
+  | { kind: 'closed'; id: number }
+  | { kind: 'log'; line: string };
+
+if (!parentPort) throw new Error('vision worker started outside a worker thread');
+const port = parentPort;
+const init = workerData as WorkerInit;
+// Log lines are forwarded to the main thread's logger (one writer to stdout).
+const logger = createLogger({ level: init.logLevel, write: (line) => port.postMessage({ kind: 'log', line } satisfies WorkerResponse) });
+
+FaceAnalyzer.create(init.cfg, init.models, logger).then(
+  (analyzer) => {
+    port.postMessage({ kind: 'ready', provider: analyzer.provider, attempts: analyzer.attempts } satisfies WorkerResponse);
+    port.on('message', (req: WorkerRequest) => {
+      if (req.kind === 'close') {
+        analyzer.close().then(
+          () => port.postMessage({ kind: 'closed', id: req.id } satisfies WorkerResponse),
+          (err: Error) => port.postMessage({ kind: 'error', id: req.id, message: err.message } satisfies WorkerResponse),
+        );
+        return;
+      }
+      analyzer.analyze(req.img, { withAligned: req.withAligned }).then(
+        (result) => {
+          const transfer: ArrayBuffer[] = [];
+          for (const f of result.faces) {
+            transfer.push(f.embedding.buffer as ArrayBuffer);
+            if (f.aligned) transfer.push(f.aligned.data.buffer as ArrayBuffer);
+          }
+          port.postMessage({ kind: 'result', id: req.id, result } satisfies WorkerResponse, transfer);
+        },
+        (err: Error) => port.postMessage({ kind: 'error', id: req.id, message: err.message } satisfies WorkerResponse),
+      );
+    });
+  },
+  (err: Error) => port.postMessage({ kind: 'init-error', message: err.message } satisfies WorkerResponse),
+);
