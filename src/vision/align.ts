@@ -74,7 +74,16 @@ export function warpAffineRgb(src: RgbImage, m: Affine, dstW: number, dstH: numb
       const sy = inv[3] * x + syr;
       const x0 = Math.floor(sx), y0 = Math.floor(sy);
       const fx = sx - x0, fy = sy - y0;
-      if (x0 >= -1 && y0 >= -1 && x0 < W && y0 < H) {
+      if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
+        // Fast path: all four neighbours inside.
+        const p = y0 * stride + x0 * 3;
+        const w00 = (1 - fx) * (1 - fy), w10 = fx * (1 - fy), w01 = (1 - fx) * fy, w11 = fx * fy;
+        const q = p + stride;
+        out[o] = (data[p] * w00 + data[p + 3] * w10 + data[q] * w01 + data[q + 3] * w11 + 0.5) | 0;
+        out[o + 1] = (data[p + 1] * w00 + data[p + 4] * w10 + data[q + 1] * w01 + data[q + 4] * w11 + 0.5) | 0;
+        out[o + 2] = (data[p + 2] * w00 + data[p + 5] * w10 + data[q + 2] * w01 + data[q + 5] * w11 + 0.5) | 0;
+      } else if (x0 >= -1 && y0 >= -1 && x0 < W && y0 < H) {
+        // Border: missing neighbours count as black.
         const in00 = x0 >= 0 && y0 >= 0, in10 = x0 + 1 < W && y0 >= 0;
         const in01 = x0 >= 0 && y0 + 1 < H, in11 = x0 + 1 < W && y0 + 1 < H;
         const p00 = y0 * stride + x0 * 3;
@@ -85,7 +94,7 @@ export function warpAffineRgb(src: RgbImage, m: Affine, dstW: number, dstH: numb
           if (in10) v += data[p00 + 3 + ch] * w10;
           if (in01) v += data[p00 + stride + ch] * w01;
           if (in11) v += data[p00 + stride + 3 + ch] * w11;
-          out[o + ch] = Math.round(v);
+          out[o + ch] = (v + 0.5) | 0;
         }
       }
     }

@@ -2,7 +2,7 @@
  * Face detector (UltraFace-style, fr_detect.onnx): pre-processing of a frame into its input tensor,
  * decoding of its outputs, score-ordered NMS, and squaring of boxes. Pure functions.
  */
-import { resizeRectRgb } from './resize';
+import { resizeToPlanar } from './resize';
 import type { Box, Detection, RgbImage } from './types';
 
 export const DETECTOR_WIDTH = 320;
@@ -10,12 +10,7 @@ export const DETECTOR_HEIGHT = 240;
 
 /** The whole frame resized to 320x240 (bilinear), RGB planar NCHW, (v - 127) / 128. */
 export function detectorInput(img: RgbImage, out = new Float32Array(3 * DETECTOR_WIDTH * DETECTOR_HEIGHT)): Float32Array {
-  const plane = DETECTOR_WIDTH * DETECTOR_HEIGHT;
-  resizeRectRgb(img, { x: 0, y: 0, w: img.width, h: img.height }, DETECTOR_WIDTH, DETECTOR_HEIGHT, (i, r, g, b) => {
-    out[i] = (r - 127) / 128;
-    out[plane + i] = (g - 127) / 128;
-    out[2 * plane + i] = (b - 127) / 128;
-  });
+  resizeToPlanar(img, { x: 0, y: 0, w: img.width, h: img.height }, DETECTOR_WIDTH, DETECTOR_HEIGHT, out, 127, 128);
   return out;
 }
 

@@ -4,14 +4,13 @@
  * against a configurable limit. A failing face is reported with its reasons, never silently dropped.
  */
 import type { QualityConfig } from './config';
-import { greyOf } from './resize';
 import type { FaceQuality, Point, QualityReason, RgbImage } from './types';
 
 /** Variance of the 4-neighbour Laplacian over the interior of the grey image (OpenCV ksize=1). */
 export function laplacianVariance(img: RgbImage): number {
   const { width: W, height: H, data } = img;
   const grey = new Float32Array(W * H);
-  for (let i = 0, p = 0; i < W * H; i++, p += 3) grey[i] = greyOf(data[p], data[p + 1], data[p + 2]);
+  for (let i = 0, p = 0; i < W * H; i++, p += 3) grey[i] = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2] + 0.5) | 0;
   let sum = 0, sum2 = 0, n = 0;
   for (let y = 1; y < H - 1; y++) {
     for (let x = 1; x < W - 1; x++) {
