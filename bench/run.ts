@@ -5,12 +5,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../src/paths';
+import { benchMatcher } from './matcher';
 import { benchVision } from './vision';
 
 type Part = (sharedData: string, log: (s: string) => void) => Promise<unknown>;
 
 const PARTS: Record<string, Part> = {
   vision: (d, log) => benchVision(d, log),
+  matcher: async (_d, log) => benchMatcher({ print: log }),
 };
 
 async function main(): Promise<void> {

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+/** A session never lasts longer than this, whatever the configuration or the bundle says. */
+export const MAX_SESSION_HOURS = 12;
+
+export const SessionConfigSchema = z.strictObject({
+  /**
+   * Longest a deployment session may run, in hours; it ends by itself (and wipes) after this or at
+   * the bundle's expiry, whichever is first. Default 6, never more than 12.
+   */
+  maxDurationHours: z
+    .number()
+    .positive('session.maxDurationHours must be more than 0')
+    .max(MAX_SESSION_HOURS, `session.maxDurationHours may not exceed ${MAX_SESSION_HOURS} hours`)
+    .default(6),
+  /**
+   * Target false-alert rate: the probability that a face NOT on the watchlist passing the camera
+   * raises an alert. Default 1e-3 (about one false alert per 1,000 passers-by for an officer to
+   * dismiss). The threshold is calibrated for this rate and the watchlist size.
+   */
+  falseAlertRate: z.number().gt(0, 'session.falseAlertRate must be more than 0').max(0.1, 'session.falseAlertRate above 0.1 makes alerts meaningless').default(1e-3),
+  /** Keep subject names from the bundle (when it carries them). Default: references and categories only. */
+  namesAllowed: z.boolean().default(false),
+});
+export type SessionConfig = z.infer<typeof SessionConfigSchema>;

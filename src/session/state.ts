@@ -1,0 +1,136 @@
+/**
+ * The deployment session's pure core: states and transitions, the expiry rule, the counters and
+ * the DeploymentRecord. Data in, data out; time is passed in; no I/O.
+ *
+ *   idle --start--> active --end(command | expiry | sigterm)--> ended
+ *                   active --(crash, found at next start)-----> aborted
+ *   ended | aborted --start--> active   (a new session, a new bundle)
+ */
+import type { WipeResult } from '../watchlist/store';
+
+export type SessionState = 'idle' | 'active' | 'ended' | 'aborted';
+export type EndReason = 'command' | 'expiry' | 'sigterm';
+export type Verdict = 'confirmed' | 'false-alert';
+
+export class SessionError extends Error {
+  override name = 'SessionError';
+  constructor(
+    readonly code: 'session-active' | 'no-session' | 'unknown-alert' | 'store-failed' | 'threshold-failed' | 'bad-bundle',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SessionInfo {
+  id?: string;
+  state: SessionState;
+  bundleId?: string;
+  startedAt?: string;
+  expiresAt?: string;
+  /** Distinct subjects (a subject with several photos counts once). */
+  watchlistSize: number;
+  threshold?: number;
+  /** The false-alert rate the threshold was calibrated for (per non-watchlist face). */
+  targetFalseAlertRate: number;
+  /** The demographic group whose impostor scores set the threshold, when one did. */
+  decidingGroup?: string;
+}
+
+export interface DeploymentRecord {
+  v: 1;
+  sessionId: string;
+  unitId: string;
+  bundleId: string;
+  startedAt: string;
+  endedAt: string;
+  endedBy: EndReason | 'aborted';
+  watchlistSize: number;
+  threshold: number;
+  targetFalseAlertRate: number;
+  decidingGroup?: string;
+  facesProcessed: number;
+  tracks: number;
+  alerts: number;
+  confirmed: number;
+  falseAlerts: number;
+  unadjudicated: number;
+  wipe: WipeResult;
+}
+
+/** The facts fixed when a session starts (all non-biometric; also the crash marker's content). */
+export interface SessionFacts {
+  sessionId: string;
+  unitId: string;
+  bundleId: string;
+  startedAt: string;
+  expiresAt: string;
+  watchlistSize: number;
+  threshold: number;
+  targetFalseAlertRate: number;
+  decidingGroup?: string;
+}
+
+export interface SessionCounters {
+  facesProcessed: number;
+  tracks: number;
+  /** alert id -> verdict (undefined until adjudicated) */
+  alerts: Map<string, Verdict | undefined>;
+}
+
+export function newCounters(): SessionCounters {
+  return { facesProcessed: 0, tracks: 0, alerts: new Map() };
+}
+
+const STARTABLE: readonly SessionState[] = ['idle', 'ended', 'aborted'];
+
+/** Throws SessionError when the transition is not allowed from `state`. */
+export function assertTransition(state: SessionState, to: 'active' | 'ended'): void {
+  if (to === 'active' && !STARTABLE.includes(state)) {
+    throw new SessionError('session-active', 'a session is already active: end it (end-session) before starting another');
+  }
+  if (to === 'ended' && state !== 'active') {
+    throw new SessionError('no-session', `no session is active (state ${state})`);
+  }
+}
+
+/** When a session started at `start` ends by itself: the bundle's expiry or start + max duration, whichever is first. */
+export function sessionExpiry(start: Date, bundleExpiresAt: string, maxDurationHours: number): Date {
+  const byDuration = start.getTime() + maxDurationHours * 3600_000;
+  const byBundle = Date.parse(bundleExpiresAt);
+  if (Number.isNaN(byBundle)) throw new SessionError('bad-bundle', `bundle expiry '${bundleExpiresAt}' is not a date`);
+  return new Date(Math.min(byDuration, byBundle));
+}
+
+export function isExpired(facts: Pick<SessionFacts, 'expiresAt'>, now: Date): boolean {
+  return now.getTime() >= Date.parse(facts.expiresAt);
+}
+
+export function buildRecord(facts: SessionFacts, counters: SessionCounters, endedBy: DeploymentRecord['endedBy'], now: Date, wipe: WipeResult): DeploymentRecord {
+  let confirmed = 0, falseAlerts = 0, unadjudicated = 0;
+  for (const v of counters.alerts.values()) {
+    if (v === 'confirmed') confirmed++;
+    else if (v === 'false-alert') falseAlerts++;
+    else unadjudicated++;
+  }
+  return {
+    v: 1,
+    sessionId: facts.sessionId,
+    unitId: facts.unitId,
+    bundleId: facts.bundleId,
+    startedAt: facts.startedAt,
+    endedAt: now.toISOString(),
+    endedBy,
+    watchlistSize: facts.watchlistSize,
+    threshold: facts.threshold,
+    targetFalseAlertRate: facts.targetFalseAlertRate,
+    ...(facts.decidingGroup !== undefined ? { decidingGroup: facts.decidingGroup } : {}),
+    facesProcessed: counters.facesProcessed,
+    tracks: counters.tracks,
+    alerts: counters.alerts.size,
+    confirmed,
+    falseAlerts,
+    unadjudicated,
+    wipe,
+  };
+}
