@@ -12,6 +12,10 @@ interface CommandEntry {
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
+  central: {
+    summary: 'watch units (status, health, alerts) and send them signed commands over MQTT',
+    load: () => { const m = require('./commands/central') as typeof import('./commands/central'); return { command: m.centralCommand, usage: m.usage }; },
+  },
   config: {
     summary: 'validate or show configuration',
     load: () => { const m = require('./commands/config') as typeof import('./commands/config'); return { command: m.configCommand, usage: m.usage }; },
@@ -27,6 +31,22 @@ const COMMANDS: Record<string, CommandEntry> = {
   models: {
     summary: 'verify the installed models against the manifest',
     load: () => { const m = require('./commands/models') as typeof import('./commands/models'); return { command: m.modelsCommand, usage: m.usage }; },
+  },
+  wipe: {
+    summary: 'remove leftover watchlist files before the daemon starts (boot)',
+    load: () => { const m = require('./commands/wipe') as typeof import('./commands/wipe'); return { command: m.wipeCommand, usage: m.usage }; },
+  },
+  audit: {
+    summary: 'check the hash chain of an audit log',
+    load: () => { const m = require('./commands/audit') as typeof import('./commands/audit'); return { command: m.auditCommand, usage: m.usage }; },
+  },
+  keys: {
+    summary: 'make unit or authority key pairs',
+    load: () => { const m = require('./commands/keys') as typeof import('./commands/keys'); return { command: m.keysCommand, usage: m.usage }; },
+  },
+  watchlist: {
+    summary: 'build, inspect or verify an encrypted, signed watchlist bundle',
+    load: () => { const m = require('./commands/watchlist') as typeof import('./commands/watchlist'); return { command: m.watchlistCommand, usage: m.usage }; },
   },
 };
 

@@ -6,7 +6,11 @@
 import { z } from 'zod';
 import { VisionConfigSchema } from '../vision/config';
 import { ModelsConfigSchema } from '../models/config';
+import { WatchlistConfigSchema } from '../watchlist/config';
 import { LOG_LEVELS } from '../log';
+import { SessionConfigSchema } from '../session/config';
+import { MqttConfigSchema } from '../comms/config';
+import { HealthConfigSchema } from '../health/config';
 
 export const UnitConfigSchema = z.strictObject({
   /** Unit id, used in MQTT topics `lfr/v1/<unitId>/`; letters, digits, '-' and '_'. */
@@ -32,6 +36,10 @@ export const ConfigSchema = z.strictObject({
   logging: LoggingConfigSchema.prefault({}),
   models: ModelsConfigSchema.prefault({}),
   vision: VisionConfigSchema.prefault({}),
+  session: SessionConfigSchema.prefault({}),
+  watchlist: WatchlistConfigSchema.prefault({}),
+  mqtt: MqttConfigSchema.prefault({}),
+  health: HealthConfigSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -1,0 +1,147 @@
+/**
+ * Command handling on the unit: every payload on `cmd/<type>` is verified (command-envelope.ts),
+ * checked against replays (seen-commands.ts) and the known types, then dispatched to the session
+ * (an injected SessionCommandTarget). Each command gets exactly one `cmd-result` and one audit
+ * entry, accepted or refused with its reason. A refused command changes nothing.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from '../log';
+import { CommandRefusedError, verifyCommand } from './command-envelope';
+import {
+  COMMAND_TYPES, type CommandEnvelope, type CommandResultMessage, type CommandType, type RefusalReason, type Verdict,
+} from './messages';
+import type { SeenCommands } from './seen-commands';
+
+/** What the session side offers to commands (src/session/ implements it; the daemon wires it). */
+export interface SessionCommandTarget {
+  /** Start a session from a watchlist bundle; throws (BundleRefusedError, SessionError) to refuse. */
+  startSession(bundle: Buffer, now: Date): Promise<Record<string, unknown>> | Record<string, unknown>;
+  /** End and wipe the active session; returns a summary (e.g. the deployment record). */
+  endSession(now: Date): Promise<Record<string, unknown>> | Record<string, unknown>;
+  adjudicate(alertId: string, verdict: Verdict, now: Date): Promise<void> | void;
+}
+
+export interface CommandAuditEntry {
+  event: 'command';
+  commandId: string | null;
+  type: string | null;
+  accepted: boolean;
+  reason?: RefusalReason;
+  code?: string;
+  at: string;
+}
+
+/** Where audit entries go (src/audit/ provides the hash-chained log; ids only, no biometrics). */
+export interface CommandAudit {
+  append(entry: CommandAuditEntry): void;
+}
+
+export interface CommandProcessorDeps {
+  unitId: string;
+  version: string;
+  authorityPublic: KeyObject;
+  seen: SeenCommands;
+  target: SessionCommandTarget;
+  audit: CommandAudit;
+  /** Publishes the cmd-result (UnitLink.publishCommandResult). */
+  reply: (r: CommandResultMessage) => void;
+  limits: { maxPayloadBytes: number; maxLifetimeS: number; clockSkewS: number };
+  logger: Logger;
+  now?: () => Date;
+}
+
+const MAX_BUNDLE_B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export class CommandProcessor {
+  private readonly now: () => Date;
+  private readonly log: Logger;
+  /** Commands run one at a time, in arrival order. */
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: CommandProcessorDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.log = deps.logger.child({ component: 'commands' });
+  }
+
+  /** Listener for UnitLink.onCommand. Never throws. */
+  readonly onCommand = (topicType: string, payload: Buffer): void => {
+    this.chain = this.chain
+      .then(() => this.handle(topicType, payload))
+      .then(
+        () => undefined,
+        (err: Error) => this.log.error('command handling failed', { command: topicType, error: err }),
+      );
+  };
+
+  /** Resolves when every command received so far has been handled (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  async handle(topicType: string, payload: Buffer): Promise<CommandResultMessage> {
+    const now = this.now();
+    let env: CommandEnvelope | undefined;
+    try {
+      env = verifyCommand(payload, { ...this.deps.limits, unitId: this.deps.unitId, authorityPublic: this.deps.authorityPublic, now, topicType });
+      if (!(COMMAND_TYPES as readonly string[]).includes(env.type)) {
+        throw new CommandRefusedError('unknown-type', `unknown command type '${env.type}' (known: ${COMMAND_TYPES.join(', ')})`, env.commandId, env.type);
+      }
+      checkBody(env);
+      if (!this.deps.seen.remember(env.commandId, new Date(env.expiresAt), now)) {
+        throw new CommandRefusedError('replayed', `command ${env.commandId} was already received: refused as a replay`, env.commandId, env.type);
+      }
+    } catch (err) {
+      if (err instanceof CommandRefusedError) return this.finish({ commandId: err.commandId, type: err.type, accepted: false, reason: err.reason, message: err.message }, now);
+      this.log.error('command check failed unexpectedly', { error: err as Error });
+      return this.finish({ commandId: env?.commandId ?? null, type: env?.type ?? null, accepted: false, reason: 'malformed', message: (err as Error).message }, now);
+    }
+    try {
+      const result = await this.dispatch(env.type as CommandType, env, now);
+      return this.finish({ commandId: env.commandId, type: env.type, accepted: true, result }, now);
+    } catch (err) {
+      const e = err as Error & { code?: unknown };
+      const code = typeof e.code === 'string' ? e.code : undefined;
+      return this.finish({ commandId: env.commandId, type: env.type, accepted: false, reason: 'failed', code, message: e.message }, now);
+    }
+  }
+
+  private async dispatch(type: CommandType, env: CommandEnvelope, now: Date): Promise<Record<string, unknown> | undefined> {
+    const body = env.body as Record<string, unknown>;
+    switch (type) {
+      case 'ping':
+        return { pong: true, version: this.deps.version, unitTime: now.toISOString() };
+      case 'start-session':
+        return await this.deps.target.startSession(Buffer.from(body.bundle as string, 'base64'), now);
+      case 'end-session':
+        return await this.deps.target.endSession(now);
+      case 'adjudicate':
+        await this.deps.target.adjudicate(body.alertId as string, body.verdict as Verdict, now);
+        return { alertId: body.alertId, verdict: body.verdict };
+    }
+  }
+
+  private finish(r: Omit<CommandResultMessage, 'v' | 'unitId' | 'at'>, now: Date): CommandResultMessage {
+    const msg: CommandResultMessage = { v: 1, unitId: this.deps.unitId, ...r, at: now.toISOString() };
+    const level = r.accepted ? 'info' : 'warn';
+    this.log[level](r.accepted ? 'command accepted' : 'command refused', { commandId: r.commandId, type: r.type, reason: r.reason, code: r.code, detail: r.message });
+    try {
+      this.deps.audit.append({ event: 'command', commandId: r.commandId, type: r.type, accepted: r.accepted, reason: r.reason, code: r.code, at: msg.at });
+    } catch (err) {
+      this.log.error('cannot write the command audit entry', { commandId: r.commandId, error: err as Error });
+    }
+    this.deps.reply(msg);
+    return msg;
+  }
+}
+
+/** Per-type body checks (after the signature, so a refusal here is a malformed signed command). */
+function checkBody(env: CommandEnvelope): void {
+  const b = env.body as Record<string, unknown>;
+  const bad = (msg: string) => new CommandRefusedError('malformed', `${env.type}: ${msg}`, env.commandId, env.type);
+  if (env.type === 'start-session') {
+    if (typeof b.bundle !== 'string' || b.bundle.length === 0 || !MAX_BUNDLE_B64.test(b.bundle)) throw bad('body.bundle must be the watchlist bundle in base64');
+  } else if (env.type === 'adjudicate') {
+    if (typeof b.alertId !== 'string' || b.alertId.length === 0 || b.alertId.length > 128) throw bad('body.alertId must be an alert id');
+    if (b.verdict !== 'confirmed' && b.verdict !== 'false-alert') throw bad(`body.verdict must be 'confirmed' or 'false-alert'`);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Configuration section `mqtt`: the unit's one broker connection, its outbox and its command
+ * policy. Validated once at start-up (src/config/schema.ts composes it) and passed in.
+ */
+import { z } from 'zod';
+
+export const MqttTlsConfigSchema = z.strictObject({
+  /** CA certificate(s) that signed the broker's certificate (PEM file). */
+  caFile: z.string().min(1).optional(),
+  /** The unit's client certificate (PEM) for mutual TLS. */
+  certFile: z.string().min(1).optional(),
+  /** The client certificate's private key (PEM). */
+  keyFile: z.string().min(1).optional(),
+  /** Verify the broker's certificate and host name. Turn off only on a bench. */
+  rejectUnauthorized: z.boolean().default(true),
+  /** Host name expected in the broker's certificate when it differs from the URL's host. */
+  serverName: z.string().min(1).optional(),
+});
+
+export const MqttConfigSchema = z.strictObject({
+  /** Broker URL: `mqtts://host:8883` (TLS) or `mqtt://host:1883` (bench only). Empty: no link. */
+  url: z.string().default(''),
+  tls: MqttTlsConfigSchema.prefault({}),
+  username: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  /** Client id; default `lfr-edge-<unitId>`. */
+  clientId: z.string().min(1).optional(),
+  /** `auto`: MQTT 5, falling back to 3.1.1 when the broker refuses 5. */
+  protocol: z.enum(['auto', '5', '3.1.1']).default('auto'),
+  /** Keep-alive in seconds: how fast a silent dead link is noticed (about 1.5x this). */
+  keepaliveS: z.number().int().min(5).max(3600).default(30),
+  connectTimeoutS: z.number().positive().max(300).default(15),
+  /** Reconnect backoff: first delay, doubled per failed attempt (with jitter) up to the maximum. */
+  reconnectMinS: z.number().positive().default(1),
+  reconnectMaxS: z.number().positive().default(60),
+  /** Seconds between retained `health` messages. */
+  healthIntervalS: z.number().positive().max(3600).default(30),
+  /** Messages handed to the client library but not yet acknowledged (PUBACK), at most. */
+  inflightWindow: z.number().int().min(1).max(1000).default(10),
+  outbox: z
+    .strictObject({
+      /** SQLite file name, in paths.stateDir unless absolute. */
+      file: z.string().min(1).default('outbox.sqlite'),
+      /** Row bound. When reached: oldest cmd-results, then oldest alerts are dropped; records never. */
+      maxRows: z.number().int().min(10).default(100_000),
+      /** Byte bound (payload bytes). When reached: face crops are removed from the oldest alerts first. */
+      maxBytes: z.number().int().min(1024).default(256 * 1024 * 1024),
+    })
+    .prefault({}),
+  /** Attach the best face crop (JPEG) to alerts. Off by default (data minimisation). */
+  alertCrops: z.boolean().default(false),
+  commands: z
+    .strictObject({
+      /** The central authority's Ed25519 public key (PEM, SPKI): the trust anchor for commands. */
+      authorityPublicKeyFile: z.string().min(1).default('/etc/lfr-edge/keys/authority-ed25519.pub'),
+      /** Command payloads larger than this are refused unread (a start-session carries a bundle). */
+      maxPayloadBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+      /** A command's expiresAt may be at most this far after its issuedAt. */
+      maxLifetimeS: z.number().int().min(1).default(24 * 3600),
+      /** Tolerated clock difference between the authority and the unit. */
+      clockSkewS: z.number().int().min(0).default(120),
+    })
+    .prefault({}),
+});
+
+export type MqttConfig = z.infer<typeof MqttConfigSchema>;
+export type MqttTlsConfig = z.infer<typeof MqttTlsConfigSchema>;

@@ -1,0 +1,207 @@
+/**
+ * Every MQTT payload, declared once. All are JSON objects with `v` (the payload version). The topic
+ * each travels on is in topics.ts; docs/mqtt-api.md and docs/asyncapi.yaml describe them for the
+ * central side.
+ */
+
+/** `status` (QoS 1, retained). `offline` is also the Last Will. */
+export interface StatusMessage {
+  v: 1;
+  state: 'online' | 'offline';
+  unitId: string;
+  version: string;
+  /** When the unit said it (for the Last Will: when the connection was opened). */
+  at: string;
+  /** Set when the unit went offline cleanly (stop), absent for the Last Will. */
+  reason?: 'shutdown';
+}
+
+export type SessionState = 'idle' | 'active' | 'ended' | 'aborted';
+
+/** `session` (QoS 1, retained). */
+export interface SessionMessage {
+  v: 1;
+  unitId: string;
+  sessionId: string | null;
+  state: SessionState;
+  startedAt?: string;
+  expiresAt?: string;
+  watchlistSize?: number;
+  threshold?: number;
+  targetFalseAlertRate?: number;
+  decidingGroup?: string;
+  at: string;
+}
+
+export interface FaceQualityInfo {
+  /** Overall quality score in [0, 1] as computed by the vision quality gate. */
+  score: number;
+  [k: string]: number;
+}
+
+/** `alert` (QoS 1, through the outbox). `alertId` is the dedup key. */
+export interface AlertMessage {
+  v: 1;
+  alertId: string;
+  unitId: string;
+  sessionId: string;
+  subjectRef: string;
+  category: string;
+  score: number;
+  threshold: number;
+  trackId: number | string;
+  /** Frames whose best match was this subject above threshold. */
+  evidenceFrames: number;
+  firstSeen: string;
+  lastSeen: string;
+  quality: FaceQualityInfo;
+  /** Only when `mqtt.alertCrops` is on. Sealed at rest in the outbox. */
+  crop?: { format: 'jpeg'; base64: string; width?: number; height?: number };
+  /** Set when the outbox was full and removed the crop (see outbox.ts policy). */
+  cropDropped?: true;
+  at: string;
+}
+
+export interface WipeResult {
+  ok: boolean;
+  filesRemoved: string[];
+  leftovers: string[];
+  keyZeroed: boolean;
+  at: string;
+}
+
+/** The deployment record (contract with src/session/). */
+export interface DeploymentRecord {
+  v: 1;
+  sessionId: string;
+  unitId: string;
+  bundleId: string;
+  startedAt: string;
+  endedAt: string;
+  endedBy: 'command' | 'expiry' | 'sigterm' | 'aborted';
+  watchlistSize: number;
+  threshold: number;
+  targetFalseAlertRate: number;
+  decidingGroup?: string;
+  facesProcessed: number;
+  tracks: number;
+  alerts: number;
+  confirmed: number;
+  falseAlerts: number;
+  unadjudicated: number;
+  wipe: WipeResult;
+}
+
+export interface RecordSignature {
+  alg: 'Ed25519';
+  /** publicKeyFingerprint of the unit's Ed25519 key. */
+  keyFingerprint: string;
+  /** base64 Ed25519 signature over canonicalJson(record without `signature`). */
+  sig: string;
+}
+
+/** `record` (QoS 1, through the outbox): the deployment record signed by the unit. */
+export type RecordMessage = DeploymentRecord & { signature: RecordSignature };
+
+export const COMMAND_TYPES = ['start-session', 'end-session', 'adjudicate', 'ping'] as const;
+export type CommandType = (typeof COMMAND_TYPES)[number];
+export type Verdict = 'confirmed' | 'false-alert';
+
+export interface CommandBodies {
+  'start-session': { bundle: string /* base64 of the watchlist bundle */ };
+  'end-session': Record<string, never> | { reason?: string };
+  adjudicate: { alertId: string; verdict: Verdict };
+  ping: Record<string, never> | { note?: string };
+}
+
+/** The fields the authority signs (canonical JSON of exactly these). */
+export interface CommandFields<T extends string = string, B = unknown> {
+  type: T;
+  unitId: string;
+  commandId: string;
+  issuedAt: string;
+  expiresAt: string;
+  body: B;
+}
+
+/** `cmd/<type>` (in, QoS 1): a signed command envelope. */
+export interface CommandEnvelope<T extends string = string, B = unknown> extends CommandFields<T, B> {
+  v: 1;
+  /** base64 Ed25519 signature by the authority over canonicalJson(CommandFields). */
+  sig: string;
+}
+
+export const REFUSAL_REASONS = [
+  'oversized',
+  'malformed',
+  'missing-signature',
+  'bad-signature',
+  'wrong-unit',
+  'expired',
+  'not-yet-valid',
+  'replayed',
+  'unknown-type',
+  'failed',
+] as const;
+/** Why a command was refused. `failed`: accepted by the envelope checks, refused by the session. */
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+/** `cmd-result` (QoS 1, through the outbox): one per command received. */
+export interface CommandResultMessage {
+  v: 1;
+  unitId: string;
+  /** null when the payload could not be read far enough to find it. */
+  commandId: string | null;
+  type: string | null;
+  accepted: boolean;
+  reason?: RefusalReason;
+  /** For `failed`: the session's own code (e.g. a BundleRefusedError code such as 'expired'). */
+  code?: string;
+  message?: string;
+  /** What the command produced (ping: pong; start-session: session info; end-session: record summary). */
+  result?: Record<string, unknown>;
+  at: string;
+}
+
+export interface CameraHealth {
+  state: string;
+  fpsIn: number;
+  fpsProcessed: number;
+  fpsDropped: number;
+  reconnectsLastHour: number;
+  stallsLastHour: number;
+}
+
+/** `health` (QoS 0, retained, every mqtt.healthIntervalS). Fields a unit cannot measure are null. */
+export interface HealthMessage {
+  v: 1;
+  unitId: string;
+  version: string;
+  at: string;
+  uptimeS: number;
+  camera: CameraHealth | null;
+  /** Per-stage latency in ms (e.g. detect, embed, match), as fed by the pipeline. */
+  latencyMs: Record<string, number>;
+  provider: string | null;
+  cpu: { load1: number; load5: number; cores: number; usagePercent: number | null };
+  memory: { totalBytes: number; availableBytes: number; usedPercent: number; processRssBytes: number };
+  disk: { path: string; totalBytes: number; freeBytes: number; usedPercent: number } | null;
+  temperaturesC: Record<string, number>;
+  gpu: { loadPercent: number } | null;
+  outbox: { depth: number; dropped: number };
+  session: { state: SessionState; sessionId: string | null };
+  mqtt: { reconnects: number };
+}
+
+/** Every outgoing kind, with its payload type. */
+export interface OutgoingPayloads {
+  status: StatusMessage;
+  health: HealthMessage;
+  session: SessionMessage;
+  alert: AlertMessage;
+  record: RecordMessage;
+  'cmd-result': CommandResultMessage;
+}
+export type OutgoingKind = keyof OutgoingPayloads;
+/** The kinds that go through the durable outbox. */
+export type OutboxKind = 'alert' | 'record' | 'cmd-result';

@@ -1,0 +1,12 @@
+import { z } from 'zod';
+
+/** Configuration section `health`: where the sampler reads the machine's state. */
+export const HealthConfigSchema = z.strictObject({
+  /** Thermal zones: each thermal_zoneN directory holds `type` and `temp` (millidegrees C). */
+  thermalDir: z.string().min(1).default('/sys/class/thermal'),
+  /** Jetson GPU load in per-mille (0..1000); absent on other machines (gpu: null). */
+  gpuLoadFile: z.string().min(1).default('/sys/devices/gpu.0/load'),
+  /** Filesystem reported as `disk`; default: paths.stateDir. */
+  diskPath: z.string().min(1).optional(),
+});
+export type HealthConfig = z.infer<typeof HealthConfigSchema>;

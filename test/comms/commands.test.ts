@@ -1,0 +1,113 @@
+import t from 'tap';
+import path from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { collect, connectClient, mosquittoAvailable, MosquittoBroker, waitFor } from '../helpers/mosquitto';
+import { ed25519Pair, makeLink, tempDir } from '../helpers/unit';
+import { RecordingSession } from '../helpers/fake-session';
+import { CommandProcessor, type CommandAuditEntry } from '../../src/comms/commands';
+import { signCommand } from '../../src/comms/command-envelope';
+import { openCommsDatabase } from '../../src/comms/outbox';
+import { SeenCommands } from '../../src/comms/seen-commands';
+import { commandTopic } from '../../src/comms/topics';
+
+const skip = mosquittoAvailable();
+
+t.test('signed commands over a real Mosquitto', { skip }, async (t) => {
+  const broker = await MosquittoBroker.create();
+  await broker.start();
+  t.teardown(() => broker.destroy());
+  const dir = tempDir();
+  const unitKeys = ed25519Pair(dir, 'unit');
+  const authority = ed25519Pair(dir, 'authority');
+  const impostor = ed25519Pair(dir, 'impostor');
+  const unitId = 'van-cmd';
+  const stateDir = tempDir();
+  const { link } = makeLink(broker, unitId, stateDir, unitKeys.privateKey);
+  await link.start();
+  const db = openCommsDatabase(path.join(stateDir, 'outbox.sqlite'));
+  const seen = new SeenCommands(db);
+  const session = new RecordingSession();
+  const audit: CommandAuditEntry[] = [];
+  const processor = new CommandProcessor({
+    unitId, version: '0.1.0-test', authorityPublic: authority.publicKey, seen, target: session, audit: { append: (e) => audit.push(e) },
+    reply: (r) => link.publishCommandResult(r), limits: { maxPayloadBytes: 64 * 1024, maxLifetimeS: 3600, clockSkewS: 60 }, logger: link['deps'].logger,
+  });
+  link.onCommand(processor.onCommand);
+  t.teardown(async () => { await link.stop(); db.close(); });
+  t.ok(await link.waitConnected(5000));
+  const central: MqttClient = await connectClient(broker, 'central');
+  t.teardown(() => { central.end(true); });
+  const results = collect(central);
+  await central.subscribeAsync(`lfr/v1/${unitId}/cmd-result`, { qos: 1 });
+
+  const send = async (type: string, payload: string | Buffer) => {
+    const before = results.length;
+    await central.publishAsync(commandTopic(unitId, type), payload, { qos: 1 });
+    await waitFor(() => results.length > before, 5000, `the cmd-result for ${type}`);
+    return results[results.length - 1].json;
+  };
+  const now = () => new Date();
+
+  t.test('ping is accepted and answered', async (t) => {
+    const cmd = signCommand({ type: 'ping', unitId, body: {}, now: now() }, authority.privateKey);
+    const r = await send('ping', JSON.stringify(cmd));
+    t.match(r, { v: 1, unitId, commandId: cmd.commandId, type: 'ping', accepted: true, result: { pong: true, version: '0.1.0-test' } });
+    t.match(audit.at(-1), { event: 'command', commandId: cmd.commandId, accepted: true });
+  });
+
+  t.test('start-session, adjudicate and end-session reach the session', async (t) => {
+    const start = signCommand({ type: 'start-session', unitId, body: { bundle: Buffer.from('BUNDLE').toString('base64') }, now: now() }, authority.privateKey);
+    t.match(await send('start-session', JSON.stringify(start)), { accepted: true, result: { sessionId: 'sess-1' } });
+    const adj = signCommand({ type: 'adjudicate', unitId, body: { alertId: 'a-7', verdict: 'false-alert' }, now: now() }, authority.privateKey);
+    t.match(await send('adjudicate', JSON.stringify(adj)), { accepted: true, result: { alertId: 'a-7', verdict: 'false-alert' } });
+    const end = signCommand({ type: 'end-session', unitId, body: {}, now: now() }, authority.privateKey);
+    t.match(await send('end-session', JSON.stringify(end)), { accepted: true, result: { endedBy: 'command' } });
+    t.same(session.calls.map((c) => c.op), ['start', 'adjudicate', 'end']);
+    t.equal(session.calls[0].args[0], 'BUNDLE', 'the bundle bytes arrive decoded');
+    t.same(session.calls[1].args, ['a-7', 'false-alert']);
+  });
+
+  t.test('a bundle the session refuses gives a failed cmd-result with its code', async (t) => {
+    session.refuseBundleWith = Object.assign(new Error('the bundle was made for another unit'), { code: 'wrong-unit' });
+    t.teardown(() => { session.refuseBundleWith = undefined; });
+    const start = signCommand({ type: 'start-session', unitId, body: { bundle: 'QUJD' }, now: now() }, authority.privateKey);
+    t.match(await send('start-session', JSON.stringify(start)), { accepted: false, reason: 'failed', code: 'wrong-unit', message: /another unit/ });
+  });
+
+  t.test('every refusal gets its cmd-result and an audit entry, and changes nothing', async (t) => {
+    const valid = (type = 'ping', body: object = {}, over: object = {}) => ({ ...signCommand({ type, unitId, body, now: now() }, authority.privateKey), ...over });
+    const replayed = valid('adjudicate', { alertId: 'a-1', verdict: 'confirmed' });
+    t.match(await send('adjudicate', JSON.stringify(replayed)), { accepted: true }, 'the original is accepted');
+    const expiredCmd = signCommand({ type: 'end-session', unitId, body: {}, now: new Date(Date.now() - 3600_000), ttlS: 60 }, authority.privateKey);
+    const cases: { name: string; type: string; payload: string | Buffer; reason: string; message: RegExp }[] = [
+      { name: 'bad signature (signed by another key)', type: 'end-session', payload: JSON.stringify(signCommand({ type: 'end-session', unitId, body: {}, now: now() }, impostor.privateKey)), reason: 'bad-signature', message: /does not verify/ },
+      { name: 'tampered body', type: 'adjudicate', payload: JSON.stringify({ ...valid('adjudicate', { alertId: 'a-2', verdict: 'confirmed' }), body: { alertId: 'a-2', verdict: 'false-alert' } }), reason: 'bad-signature', message: /does not verify/ },
+      { name: 'missing signature', type: 'end-session', payload: JSON.stringify({ ...valid('end-session'), sig: undefined }), reason: 'missing-signature', message: /no signature/ },
+      { name: 'other unit', type: 'end-session', payload: JSON.stringify(signCommand({ type: 'end-session', unitId: 'van-other', body: {}, now: now() }, authority.privateKey)), reason: 'wrong-unit', message: /for unit 'van-other'/ },
+      { name: 'expired', type: 'end-session', payload: JSON.stringify(expiredCmd), reason: 'expired', message: /expired at/ },
+      { name: 'replayed command id', type: 'adjudicate', payload: JSON.stringify(replayed), reason: 'replayed', message: /already received/ },
+      { name: 'unknown type', type: 'self-destruct', payload: JSON.stringify(valid('self-destruct')), reason: 'unknown-type', message: /unknown command type 'self-destruct'/ },
+      { name: 'malformed JSON', type: 'end-session', payload: '{"v":1,"type":"end-sess', reason: 'malformed', message: /not valid JSON/ },
+      { name: 'topic and type disagree', type: 'end-session', payload: JSON.stringify(valid('ping')), reason: 'malformed', message: /does not match the topic/ },
+      { name: 'oversized payload', type: 'start-session', payload: Buffer.alloc(65 * 1024, 0x20), reason: 'oversized', message: /more than the 65536 allowed/ },
+    ];
+    for (const c of cases) {
+      const callsBefore = session.calls.length;
+      const seenBefore = seen.count();
+      const auditBefore = audit.length;
+      const r = await send(c.type, c.payload);
+      t.match(r, { v: 1, unitId, accepted: false, reason: c.reason, message: c.message }, c.name);
+      t.equal(session.calls.length, callsBefore, `${c.name}: the session was not touched`);
+      t.equal(seen.count(), seenBefore, `${c.name}: no command id remembered`);
+      t.equal(audit.length, auditBefore + 1, `${c.name}: one audit entry`);
+      t.match(audit.at(-1), { event: 'command', accepted: false, reason: c.reason });
+    }
+  });
+
+  t.test('a replay is refused after a restart too (seen ids are persisted)', async (t) => {
+    const cmd = signCommand({ type: 'ping', unitId, body: {}, now: now() }, authority.privateKey);
+    t.match(await send('ping', JSON.stringify(cmd)), { accepted: true });
+    const seen2 = new SeenCommands(openCommsDatabase(path.join(stateDir, 'outbox.sqlite')));
+    t.ok(seen2.has(cmd.commandId), 'another connection to the state file sees the id');
+  });
+});

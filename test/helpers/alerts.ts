@@ -1,0 +1,21 @@
+import type { AlertMessage } from '../../src/comms/messages';
+
+export function testAlert(unitId: string, alertId: string, n: number, crop = false): AlertMessage {
+  return {
+    v: 1,
+    alertId,
+    unitId,
+    sessionId: 'sess-1',
+    subjectRef: `S-${n}`,
+    category: 'wanted',
+    score: 0.61,
+    threshold: 0.42,
+    trackId: n,
+    evidenceFrames: 3,
+    firstSeen: '2025-01-01T10:00:00.000Z',
+    lastSeen: '2025-01-01T10:00:01.000Z',
+    quality: { score: 0.9 },
+    ...(crop ? { crop: { format: 'jpeg' as const, base64: Buffer.from(`jpeg-bytes-${n}`).toString('base64') } } : {}),
+    at: '2025-01-01T10:00:01.000Z',
+  };
+}

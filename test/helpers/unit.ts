@@ -1,0 +1,48 @@
+/** Unit-side fixtures for comms tests: keys, a config pointing at a test broker, a UnitLink. */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MqttConfigSchema, type MqttConfig } from '../../src/comms/config';
+import { UnitLink } from '../../src/comms/link';
+import { createMemoryLogger } from '../../src/log';
+import type { MosquittoBroker } from './mosquitto';
+
+export interface Ed25519Pair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  privateFile: string;
+  publicFile: string;
+}
+
+export function ed25519Pair(dir: string, name: string): Ed25519Pair {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const privateFile = path.join(dir, `${name}-ed25519.key`);
+  const publicFile = path.join(dir, `${name}-ed25519.pub`);
+  writeFileSync(privateFile, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+  writeFileSync(publicFile, publicKey.export({ format: 'pem', type: 'spki' }));
+  return { privateKey, publicKey, privateFile, publicFile };
+}
+
+export function tempDir(prefix = 'lfr-comms-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function linkConfig(broker: MosquittoBroker, cn: string, over: Record<string, unknown> = {}): MqttConfig {
+  const c = broker.clientCert(cn);
+  return MqttConfigSchema.parse({
+    url: broker.url,
+    tls: { caFile: broker.caFile, certFile: c.cert, keyFile: c.key },
+    keepaliveS: 5,
+    connectTimeoutS: 3,
+    reconnectMinS: 0.2,
+    reconnectMaxS: 1,
+    ...over,
+  });
+}
+
+export function makeLink(broker: MosquittoBroker, unitId: string, stateDir: string, key: KeyObject, over: Record<string, unknown> = {}) {
+  const logger = createMemoryLogger('debug');
+  const link = new UnitLink({ config: linkConfig(broker, unitId, over), unitId, version: '0.1.0-test', unitEd25519Private: key, stateDir, logger });
+  return { link, logger };
+}
