@@ -24,10 +24,8 @@ export const VisionConfigSchema = z.strictObject({
   intraOpThreads: z.number().int().min(1).max(16).default(1),
   /** GPU device id for tensorrt/cuda. */
   deviceId: z.number().int().min(0).default(0),
-  /** TensorRT engine / EP-context cache directory (relative paths from the package root). */
+  /** TensorRT EP-context models (built at provisioning by scripts/build-trt-engines.js; relative to the package root). */
   trtCacheDir: z.string().default('models/trt-cache'),
-  /** TensorRT FP16 precision. */
-  trtFp16: z.boolean().default(true),
   /** Detector score threshold for a face candidate. */
   detThreshold: z.number().min(0).max(1).default(0.65),
   /** NMS IoU threshold. */

@@ -3,7 +3,7 @@
  * each failure logged with its reason, the provider actually used reported. Provider options are
  * data (PROVIDER_OPTIONS), the Jetson's TensorRT path included (it cannot run on x86 dev machines).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from '../log';
@@ -27,9 +27,8 @@ export interface ProviderAttempt {
 export function providerChain(name: ExecutionProviderName, cfg: VisionConfig): ort.InferenceSession.ExecutionProviderConfig[] {
   switch (name) {
     case 'tensorrt':
-      // The stock onnxruntime-node binding forwards only the device id to TensorRT; engine caching
-      // and FP16 come from the EP-context model built at provisioning (docs/jetson.md), whose
-      // session config entries are set in sessionOptions() below.
+      // The stock onnxruntime-node binding forwards only the device id to TensorRT; the engine
+      // (FP16, built once at provisioning) comes in the EP-context model: see modelFileFor().
       return [{ name: 'tensorrt', deviceId: cfg.deviceId } as ort.InferenceSession.ExecutionProviderConfig, { name: 'cuda', deviceId: cfg.deviceId } as ort.InferenceSession.ExecutionProviderConfig, 'cpu'];
     case 'cuda':
       return [{ name: 'cuda', deviceId: cfg.deviceId } as ort.InferenceSession.ExecutionProviderConfig, 'cpu'];
@@ -39,18 +38,7 @@ export function providerChain(name: ExecutionProviderName, cfg: VisionConfig): o
 }
 
 /** Session options shared by every model. Spinning is off: two spinning threads on two busy cores lose. */
-export function sessionOptions(cfg: VisionConfig, provider: ExecutionProviderName, modelFile: string, quiet: boolean): ort.InferenceSession.SessionOptions {
-  const extra: Record<string, Record<string, unknown>> = {
-    session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } },
-  };
-  if (provider === 'tensorrt') {
-    const cacheDir = resolveFromRoot(cfg.trtCacheDir);
-    extra.ep = {
-      context_enable: '1',
-      context_file_path: path.join(cacheDir, path.basename(modelFile).replace(/\.onnx$/, '_ctx.onnx')),
-      context_embed_mode: '1',
-    };
-  }
+export function sessionOptions(cfg: VisionConfig, provider: ExecutionProviderName, quiet: boolean): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: providerChain(provider, cfg),
     intraOpNumThreads: cfg.intraOpThreads,
@@ -58,8 +46,25 @@ export function sessionOptions(cfg: VisionConfig, provider: ExecutionProviderNam
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     logSeverityLevel: quiet ? 4 : 2,
-    extra,
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
+}
+
+/** Where the TensorRT EP-context model ("embedded engine") of a model lives, built at provisioning. */
+export function epContextPath(cfg: VisionConfig, modelFile: string): string {
+  return path.join(resolveFromRoot(cfg.trtCacheDir), path.basename(modelFile).replace(/\.onnx$/, '_ctx.onnx'));
+}
+
+/**
+ * The file to load for a provider: with TensorRT, the EP-context model when provisioning built one
+ * (start in seconds), else the plain model (TensorRT then compiles engines at every start: slow).
+ */
+export function modelFileFor(cfg: VisionConfig, provider: ExecutionProviderName, modelFile: string, exists: (f: string) => boolean = existsSync): { file: string; epContext: boolean } {
+  if (provider === 'tensorrt') {
+    const ctx = epContextPath(cfg, modelFile);
+    if (exists(ctx)) return { file: ctx, epContext: true };
+  }
+  return { file: modelFile, epContext: false };
 }
 
 /** Create a session, trying the configured providers in order. Throws only when none works. */
@@ -76,8 +81,11 @@ export async function createOrtModel(
   for (const provider of providers) {
     const last = provider === providers[providers.length - 1];
     try {
-      if (provider === 'tensorrt') mkdirSync(resolveFromRoot(cfg.trtCacheDir), { recursive: true });
-      const session = await ort.InferenceSession.create(modelFile, sessionOptions(cfg, provider, modelFile, !last));
+      const { file, epContext } = modelFileFor(cfg, provider, modelFile);
+      const session = await ort.InferenceSession.create(file, sessionOptions(cfg, provider, !last));
+      if (provider === 'tensorrt' && !epContext) {
+        logger.warn('no TensorRT EP-context model: engines were built at start (slow); run scripts/build-trt-engines.js at provisioning', { model: path.basename(modelFile), expected: epContextPath(cfg, modelFile) });
+      }
       attempts.push({ provider, ok: true });
       logger.info('onnx session ready', { model: path.basename(modelFile), provider });
       return { session, provider, inputName: session.inputNames[0], outputNames: session.outputNames, attempts };

@@ -85,3 +85,12 @@ t.test('no usable provider: a clear error naming the model and every reason', as
   const cfg = loadConfig({ env: { LFR_EDGE__VISION__PROVIDERS: '["tensorrt","cuda"]' } });
   await t.rejects(FaceAnalyzer.create(cfg.vision, verifyModels(cfg.models), createMemoryLogger()), /no execution provider could load .*fr_detect\.onnx: tensorrt: .*; cuda: /);
 });
+
+t.test('TensorRT loads the EP-context model built at provisioning when there is one', async (t) => {
+  const { modelFileFor, epContextPath } = await import('../../src/vision/ort');
+  const cfg = loadConfig({ env: { LFR_EDGE__VISION__TRT_CACHE_DIR: '/opt/cache' } }).vision;
+  t.equal(epContextPath(cfg, '/m/fr_feature.onnx'), '/opt/cache/fr_feature_ctx.onnx');
+  t.same(modelFileFor(cfg, 'tensorrt', '/m/fr_feature.onnx', () => true), { file: '/opt/cache/fr_feature_ctx.onnx', epContext: true });
+  t.same(modelFileFor(cfg, 'tensorrt', '/m/fr_feature.onnx', () => false), { file: '/m/fr_feature.onnx', epContext: false });
+  t.same(modelFileFor(cfg, 'cpu', '/m/fr_feature.onnx', () => true), { file: '/m/fr_feature.onnx', epContext: false }, 'other providers use the plain model');
+});
