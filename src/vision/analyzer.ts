@@ -53,7 +53,16 @@ export class FaceAnalyzer {
     return this.embedder.provider;
   }
 
-  async analyze(img: RgbImage, opts: AnalyzeOptions = {}): Promise<FrameAnalysis> {
+  /** Analyses run one at a time: the input tensors are reused, so they must not interleave. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  analyze(img: RgbImage, opts: AnalyzeOptions = {}): Promise<FrameAnalysis> {
+    const run = this.queue.then(() => this.analyzeNow(img, opts));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async analyzeNow(img: RgbImage, opts: AnalyzeOptions): Promise<FrameAnalysis> {
     if (img.data.length !== img.width * img.height * 3) {
       throw new Error(`analyze: image data is ${img.data.length} bytes, expected ${img.width}x${img.height}x3`);
     }

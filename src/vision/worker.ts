@@ -34,25 +34,33 @@ const logger = createLogger({ level: init.logLevel, write: (line) => port.postMe
 FaceAnalyzer.create(init.cfg, init.models, logger).then(
   (analyzer) => {
     port.postMessage({ kind: 'ready', provider: analyzer.provider, attempts: analyzer.attempts } satisfies WorkerResponse);
-    port.on('message', (req: WorkerRequest) => {
+    // Requests run one at a time, in arrival order: the analyzer reuses its input tensors, so two
+    // analyses must never interleave (they would overwrite each other's inputs between awaits).
+    let queue: Promise<void> = Promise.resolve();
+    const handle = async (req: WorkerRequest): Promise<void> => {
       if (req.kind === 'close') {
-        analyzer.close().then(
-          () => port.postMessage({ kind: 'closed', id: req.id } satisfies WorkerResponse),
-          (err: Error) => port.postMessage({ kind: 'error', id: req.id, message: err.message } satisfies WorkerResponse),
-        );
+        try {
+          await analyzer.close();
+          port.postMessage({ kind: 'closed', id: req.id } satisfies WorkerResponse);
+        } catch (err) {
+          port.postMessage({ kind: 'error', id: req.id, message: (err as Error).message } satisfies WorkerResponse);
+        }
         return;
       }
-      analyzer.analyze(req.img, { withAligned: req.withAligned }).then(
-        (result) => {
-          const transfer: ArrayBuffer[] = [];
-          for (const f of result.faces) {
-            transfer.push(f.embedding.buffer as ArrayBuffer);
-            if (f.aligned) transfer.push(f.aligned.data.buffer as ArrayBuffer);
-          }
-          port.postMessage({ kind: 'result', id: req.id, result } satisfies WorkerResponse, transfer);
-        },
-        (err: Error) => port.postMessage({ kind: 'error', id: req.id, message: err.message } satisfies WorkerResponse),
-      );
+      try {
+        const result = await analyzer.analyze(req.img, { withAligned: req.withAligned });
+        const transfer: ArrayBuffer[] = [];
+        for (const f of result.faces) {
+          transfer.push(f.embedding.buffer as ArrayBuffer);
+          if (f.aligned) transfer.push(f.aligned.data.buffer as ArrayBuffer);
+        }
+        port.postMessage({ kind: 'result', id: req.id, result } satisfies WorkerResponse, transfer);
+      } catch (err) {
+        port.postMessage({ kind: 'error', id: req.id, message: (err as Error).message } satisfies WorkerResponse);
+      }
+    };
+    port.on('message', (req: WorkerRequest) => {
+      queue = queue.then(() => handle(req));
     });
   },
   (err: Error) => port.postMessage({ kind: 'init-error', message: err.message } satisfies WorkerResponse),

@@ -42,3 +42,18 @@ t.test('matches the reference pipeline on 25 images', needsSharedData('people'),
   }
   t.comment(`worst cosine to the reference: ${worst.toFixed(4)}`);
 });
+
+t.test('concurrent requests give the same faces as one at a time (no shared-buffer interleaving)', needsSharedData('people'), async (t) => {
+  const cfg = loadConfig({ env: { LFR_EDGE__VISION__PROVIDERS: '["cpu"]' } });
+  const vision = await VisionWorker.start(cfg.vision, verifyModels(cfg.models), createMemoryLogger());
+  t.teardown(() => vision.close());
+  const files = ['people/barack-obama/obama1.jpg', 'people/joe-biden/biden1.jpg', 'people/bbt-raj/raj1.png', 'group/bbt1.jpg'];
+  const imgs = await Promise.all(files.map((f) => decodeImageFile(sharedData(f))));
+  const sequential = [];
+  for (const img of imgs) sequential.push(await vision.analyze(img));
+  const concurrent = await Promise.all(imgs.map((img) => vision.analyze(img)));
+  concurrent.forEach((res, i) => {
+    t.equal(res.faces.length, sequential[i].faces.length, `${files[i]}: same number of faces`);
+    res.faces.forEach((f, j) => t.ok(cosine(f.embedding, sequential[i].faces[j].embedding) > 0.9999, `${files[i]} face ${j}: same embedding`));
+  });
+});
