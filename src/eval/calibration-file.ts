@@ -1,0 +1,38 @@
+/** Writing the calibration file that `eval` produces (the format is owned by recognition/calibration.ts). */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseCalibration, type Calibration, type ScoreDistribution } from '../recognition/calibration';
+import { withoutDetectionFailures } from './all-pairs';
+import { forCalibrationFile } from './distribution';
+
+export interface MeasuredDistribution {
+  dist: ScoreDistribution;
+  /** Pairs with an image where no face was found (score -1): left out of the calibration, the unit never compares those. */
+  failurePairs: number;
+}
+
+export function buildCalibration(opts: {
+  embedderSha256: string;
+  createdAt: Date;
+  source: Record<string, unknown>;
+  impostor: MeasuredDistribution;
+  groups?: Map<string, MeasuredDistribution>;
+}): Calibration {
+  const clean = (m: MeasuredDistribution) => forCalibrationFile(withoutDetectionFailures(m.dist, m.failurePairs));
+  const cal: Calibration = {
+    v: 1,
+    model: { embedderSha256: opts.embedderSha256 },
+    createdAt: opts.createdAt.toISOString(),
+    source: opts.source,
+    impostor: clean(opts.impostor),
+  };
+  if (opts.groups && opts.groups.size) {
+    cal.groups = Object.fromEntries([...opts.groups].filter(([, m]) => m.dist.count - m.failurePairs > 0).map(([k, m]) => [k, clean(m)]));
+  }
+  return parseCalibration(cal, 'about to be written'); // never write a file the unit would refuse
+}
+
+export function writeCalibrationFile(file: string, cal: Calibration): void {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  writeFileSync(file, JSON.stringify(cal) + '\n');
+}
