@@ -47,8 +47,10 @@ export function listPeople(dir: string): { person: string; images: string[] }[] 
   } catch (err) {
     throw new Error(`cannot read image folder ${dir}: ${(err as Error).message}`);
   }
+  // Person folders may be symlinks (a data set assembled from links): follow them.
+  const isDir = (name: string) => statSync(path.join(dir, name), { throwIfNoEntry: false })?.isDirectory() ?? false;
   return entries
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || (e.isSymbolicLink() && isDir(e.name))))
     .map((e) => e.name)
     .sort()
     .map((person) => ({
