@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- part...]: speed and memory figures (not timed tests). Parts: vision, matcher.
+ * npm run bench [-- part...]: speed and memory figures (not timed tests). Parts: vision, matcher, pipeline.
  * Ratios are measured within one run, since this machine is noisy.
  */
 import { existsSync } from 'node:fs';
@@ -7,12 +7,14 @@ import path from 'node:path';
 import { packageRoot } from '../src/paths';
 import { benchMatcher } from './matcher';
 import { benchVision } from './vision';
+import { benchPipeline } from './pipeline';
 
 type Part = (sharedData: string, log: (s: string) => void) => Promise<unknown>;
 
 const PARTS: Record<string, Part> = {
   vision: (d, log) => benchVision(d, log),
   matcher: async (_d, log) => benchMatcher({ print: log }),
+  pipeline: (d, log) => benchPipeline(d, log),
 };
 
 async function main(): Promise<void> {

@@ -44,6 +44,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'make unit or authority key pairs',
     load: () => { const m = require('./commands/keys') as typeof import('./commands/keys'); return { command: m.keysCommand, usage: m.usage }; },
   },
+  replay: {
+    summary: 'run camera -> vision -> tracker -> matcher -> decision on a recorded video',
+    load: () => { const m = require('./commands/replay') as typeof import('./commands/replay'); return { command: m.replayCommand, usage: m.usage }; },
+  },
   watchlist: {
     summary: 'build, inspect or verify an encrypted, signed watchlist bundle',
     load: () => { const m = require('./commands/watchlist') as typeof import('./commands/watchlist'); return { command: m.watchlistCommand, usage: m.usage }; },

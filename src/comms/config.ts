@@ -53,8 +53,11 @@ export const MqttConfigSchema = z.strictObject({
     .strictObject({
       /** The central authority's Ed25519 public key (PEM, SPKI): the trust anchor for commands. */
       authorityPublicKeyFile: z.string().min(1).default('/etc/lfr-edge/keys/authority-ed25519.pub'),
-      /** Command payloads larger than this are refused unread (a start-session carries a bundle). */
-      maxPayloadBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+      /**
+       * Command payloads larger than this are refused unread. A start-session carries a bundle in
+       * base64 (4/3 larger), so this must exceed watchlist.maxBundleBytes * 4/3 (checked at load).
+       */
+      maxPayloadBytes: z.number().int().min(1024).default(96 * 1024 * 1024),
       /** A command's expiresAt may be at most this far after its issuedAt. */
       maxLifetimeS: z.number().int().min(1).default(24 * 3600),
       /** Tolerated clock difference between the authority and the unit. */

@@ -11,6 +11,8 @@ import { LOG_LEVELS } from '../log';
 import { SessionConfigSchema } from '../session/config';
 import { MqttConfigSchema } from '../comms/config';
 import { HealthConfigSchema } from '../health/config';
+import { CameraConfigSchema } from '../camera/config';
+import { RecognitionConfigSchema } from '../recognition/config';
 
 export const UnitConfigSchema = z.strictObject({
   /** Unit id, used in MQTT topics `lfr/v1/<unitId>/`; letters, digits, '-' and '_'. */
@@ -40,6 +42,18 @@ export const ConfigSchema = z.strictObject({
   watchlist: WatchlistConfigSchema.prefault({}),
   mqtt: MqttConfigSchema.prefault({}),
   health: HealthConfigSchema.prefault({}),
+  camera: CameraConfigSchema.prefault({}),
+  recognition: RecognitionConfigSchema.prefault({}),
+}).superRefine((cfg, ctx) => {
+  // A start-session command carries the bundle in base64: the command limit must leave room for it.
+  const needed = Math.ceil((cfg.watchlist.maxBundleBytes * 4) / 3) + 64 * 1024;
+  if (cfg.mqtt.commands.maxPayloadBytes < needed) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['mqtt', 'commands', 'maxPayloadBytes'],
+      message: `must be at least ${needed} bytes to carry a bundle of watchlist.maxBundleBytes (${cfg.watchlist.maxBundleBytes}) in base64`,
+    });
+  }
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -53,3 +53,11 @@ t.test('unreadable, non-JSON and non-object files are clear errors', async (t) =
   t.throws(() => loadConfig({ file: file('c.json', '{ nope') }), /c\.json is not valid JSON/);
   t.throws(() => loadConfig({ file: file('d.json', '[1,2]') }), /must hold a JSON object/);
 });
+
+t.test('cross-section rule: the command size limit must carry the largest bundle in base64', async (t) => {
+  t.throws(
+    () => parseConfig({ watchlist: { maxBundleBytes: 64 * 1024 * 1024 }, mqtt: { commands: { maxPayloadBytes: 16 * 1024 * 1024 } } }),
+    /mqtt\.commands\.maxPayloadBytes: must be at least \d+ bytes to carry a bundle of watchlist\.maxBundleBytes/,
+  );
+  t.doesNotThrow(() => parseConfig({ watchlist: { maxBundleBytes: 8 * 1024 * 1024 }, mqtt: { commands: { maxPayloadBytes: 12 * 1024 * 1024 } } }));
+});

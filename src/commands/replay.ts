@@ -1,0 +1,203 @@
+/**
+ * lfr-edge replay VIDEO --watchlist-photos DIR: the whole live chain on a recorded video (camera
+ * file pipeline -> vision -> tracker -> matcher -> decision), with a watchlist made on the fly
+ * from DIR/<subject>/*.jpg|png. For development and independent review: no MQTT, no encryption,
+ * nothing written but stdout.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { renderPipeline } from '../camera/pipeline-template';
+import { CameraSource } from '../camera/source';
+import { FrameLoop } from '../camera/frame-loop';
+import { createStderrLogger, type Logger } from '../log';
+import { verifyModels } from '../models/manifest';
+import { resolveFromRoot } from '../paths';
+import { checkCalibrationModel, readCalibrationFile, thresholdFor, type Calibration } from '../recognition/calibration';
+import { RecognitionChain, type FrameAnalyzer } from '../recognition/chain';
+import { parseGroundTruth, scoreAlerts, type GroundTruth } from '../recognition/ground-truth';
+import { AlertDecider, releaseAlertCrop, type Alert, type DecisionBasis } from '../recognition/decision';
+import { Matcher, type MatcherSubject } from '../recognition/matcher';
+import { Tracker } from '../recognition/tracker';
+import { isImageName, listPeople } from '../vision/files';
+import { decodeImageFile } from '../vision/image';
+import { largestFace } from '../vision/select';
+import { VisionWorker } from '../vision/worker-client';
+import { configFrom, parse, UsageError, UserError, type Command, type CommandIO } from './common';
+
+export const usage = `lfr-edge replay VIDEO --watchlist-photos DIR [--json] [--realtime] [--threshold S | --false-alert-rate R] [--calibration FILE] [--ground-truth FILE] [--config FILE]
+  Runs camera (file pipeline) -> vision -> tracker -> matcher -> decision on VIDEO, with a
+  watchlist made from DIR/<subject>/*.jpg|png (the folder name is the subject).
+  --json               one JSON object per alert per line, then a summary line
+  --realtime           pace the video at its frame rate and drop frames processing cannot keep up
+                       with, as a camera would (default: every frame, as fast as possible)
+  --threshold S        use this score threshold instead of the calibration's
+  --false-alert-rate R target false-alert rate per non-watchlist face (default: session.falseAlertRate)
+  --calibration FILE   calibration file (default: models/calibration.json)
+  --ground-truth FILE  JSON {"present": ["subject", ...]} or {"present": {"subject": [[fromSec, toSec], ...]}}
+                       (optional "toleranceSec", default 1): report true alerts, false alerts, misses
+  Alerts carry videoTimeSec: the position in the video of the frame that decided them.`;
+
+const r = (v: number, d = 3) => Math.round(v * 10 ** d) / 10 ** d;
+
+function readGroundTruth(file: string): GroundTruth {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UserError(`cannot read ground truth ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return parseGroundTruth(raw, file);
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+}
+
+/** One row per usable photo (the largest face in it); photos without a face are reported and skipped. */
+export async function buildWatchlist(dir: string, vision: FrameAnalyzer, io: Pick<CommandIO, 'stderr'>): Promise<{ rows: MatcherSubject[]; subjects: string[] }> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`--watchlist-photos ${dir} is not a directory (expected DIR/<subject>/*.jpg|png)`);
+  const rows: MatcherSubject[] = [];
+  const subjects: string[] = [];
+  for (const { person, images } of listPeople(dir)) {
+    let used = 0;
+    for (const file of images.filter(isImageName)) {
+      let image;
+      try {
+        image = await decodeImageFile(file);
+      } catch (err) {
+        io.stderr(`lfr-edge replay: ${(err as Error).message}; skipped\n`);
+        continue;
+      }
+      const analysis = await vision.analyze(image, { transfer: true });
+      const face = largestFace(analysis.faces);
+      if (!face) {
+        io.stderr(`lfr-edge replay: no face found in ${file}; skipped\n`);
+        continue;
+      }
+      rows.push({ ref: person, category: 'watchlist', embedding: face.embedding });
+      used++;
+    }
+    if (used) subjects.push(person);
+    else io.stderr(`lfr-edge replay: no usable photo for subject ${person}; not on the watchlist\n`);
+  }
+  if (rows.length === 0) throw new UserError(`no face found in any photo under ${dir} (expected DIR/<subject>/*.jpg|png)`);
+  return { rows, subjects };
+}
+
+function alertJson(a: Alert) {
+  return {
+    type: 'alert', subject: a.subject.ref, score: r(a.score, 4), bestScore: r(a.bestScore, 4), threshold: r(a.threshold, 4),
+    falseAlertRate: a.falseAlertRate, watchlistSize: a.watchlistSize, rule: a.rule, trackId: a.trackId,
+    frames: a.framesOfEvidence, framesSeen: a.framesSeen,
+    firstSeen: new Date(a.firstSeen).toISOString(), lastSeen: new Date(a.lastSeen).toISOString(),
+    quality: { passed: a.quality.passed, interOcularPx: r(a.quality.interOcularPx, 1), sharpness: r(a.quality.sharpness, 1), yawDeg: r(a.quality.yawDeg, 1), pitchDeg: r(a.quality.pitchDeg, 1) },
+    cropBytes: a.crop?.data.length ?? 0,
+  };
+}
+
+export const replayCommand: Command = async (argv, io) => {
+  const { values, positionals } = parse(argv, {
+    'watchlist-photos': { type: 'string' }, json: { type: 'boolean' }, realtime: { type: 'boolean' },
+    threshold: { type: 'string' }, 'false-alert-rate': { type: 'string' }, calibration: { type: 'string' },
+    'ground-truth': { type: 'string' }, config: { type: 'string' },
+  });
+  if (positionals.length !== 1) throw new UsageError('give exactly one VIDEO');
+  const video = positionals[0];
+  const photos = values['watchlist-photos'];
+  if (!photos) throw new UsageError('missing required option --watchlist-photos');
+  if (!existsSync(video)) throw new UserError(`video ${video} does not exist`);
+  const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
+  if (threshold !== undefined && !(threshold >= -1 && threshold <= 1)) throw new UsageError(`--threshold must be a cosine score between -1 and 1, got ${values.threshold}`);
+  const cfg = configFrom(values.config, io);
+  const falseAlertRate = values['false-alert-rate'] === undefined ? cfg.session.falseAlertRate : Number(values['false-alert-rate']);
+  if (!(falseAlertRate > 0 && falseAlertRate < 1)) throw new UsageError(`--false-alert-rate must be between 0 and 1, got ${values['false-alert-rate']}`);
+  const truth = values['ground-truth'] ? readGroundTruth(values['ground-truth']) : undefined;
+  const rssStart = process.memoryUsage().rss;
+
+  const logger: Logger = createStderrLogger('warn');
+  const models = verifyModels(cfg.models);
+  let cal: { file: string; data: Calibration } | undefined;
+  if (threshold === undefined) {
+    const file = resolveFromRoot(values.calibration ?? 'models/calibration.json');
+    if (!existsSync(file)) throw new UserError(`no calibration at ${file}: give --threshold, or run 'lfr-edge eval' to make one`);
+    try {
+      cal = { file, data: readCalibrationFile(file) };
+      checkCalibrationModel(cal.data, models.embedderSha256, file);
+    } catch (err) {
+      throw new UserError((err as Error).message);
+    }
+  }
+  const vision = await VisionWorker.start(cfg.vision, models, logger, { logLevel: 'warn' });
+  let camera: CameraSource | undefined;
+  try {
+    const { rows, subjects } = await buildWatchlist(photos, vision, io);
+    const matcher = new Matcher(rows);
+    let basis: DecisionBasis;
+    let thresholdSource: string;
+    if (!cal) {
+      basis = { threshold: threshold!, falseAlertRate, watchlistSize: subjects.length };
+      thresholdSource = 'option';
+    } else {
+      const t = thresholdFor(cal.data, { falseAlertRate, watchlistSize: subjects.length });
+      basis = { threshold: t.threshold, falseAlertRate, watchlistSize: subjects.length, decidingGroup: t.decidingGroup };
+      thresholdSource = cal.file;
+    }
+
+    const tracker = new Tracker(cfg.recognition.tracker);
+    const decider = new AlertDecider(cfg.recognition.decision, basis);
+    camera = new CameraSource({
+      pipeline: renderPipeline('file', { location: video, realtime: !!values.realtime }),
+      logger, mode: values.realtime ? 'latest' : 'lossless', restartOnEos: false, maxRestarts: 0,
+    });
+    const alerted: string[] = [];
+    const alertTimes: { subject: string; videoTimeSec: number }[] = [];
+    let videoTimeSec = 0;
+    let firstCapturedAt: number | undefined;
+    const chain = new RecognitionChain({
+      vision, tracker, decider, matcher: () => matcher,
+      onAlert: (alert) => {
+        alerted.push(alert.subject.ref);
+        alertTimes.push({ subject: alert.subject.ref, videoTimeSec });
+        io.stdout(values.json ? JSON.stringify({ ...alertJson(alert), videoTimeSec: r(videoTimeSec, 2) }) + '\n'
+          : `ALERT ${alert.subject.ref} score ${alert.score.toFixed(3)} (threshold ${alert.threshold.toFixed(3)}) track ${alert.trackId}, ${alert.framesOfEvidence} frames of evidence\n`);
+        releaseAlertCrop(alert); // "sent": the crop is not kept
+      },
+    });
+    const loop = new FrameLoop(camera, (frame) => {
+      // Lossless: every frame is pulled, so the frame number gives the position in the video.
+      firstCapturedAt ??= frame.capturedAt;
+      videoTimeSec = !values.realtime && frame.fps ? (frame.seq - 1) / frame.fps : (frame.capturedAt - firstCapturedAt) / 1000;
+      return chain.processFrame(frame);
+    }, logger);
+    camera.start();
+    await loop.start();
+    const cam = camera.stats();
+    await camera.stop();
+    if (cam.state === 'down') throw new UserError(`cannot play ${video}: ${cam.lastError ?? 'the pipeline failed'}`);
+    chain.endAll();
+    matcher.clear();
+    const s = loop.stats();
+    const c = chain.counts;
+    const summary: Record<string, unknown> = {
+      type: 'summary', frames: cam.framesIn, framesProcessed: s.processed, framesDropped: cam.framesDropped,
+      facesDetected: c.facesDetected, facesPassingQuality: c.facesPassingQuality, tracks: c.tracksStarted, alerts: alerted.length, alertsSuppressedByCooldown: decider.stats.suppressedByCooldown,
+      processedFps: r(s.processedFps, 1), latencyMs: { p50: r(s.latencyMs.p50, 1), p95: r(s.latencyMs.p95, 1) },
+      frameMs: r(c.frameMs / Math.max(1, c.frames), 2), modelMs: r(c.modelMs / Math.max(1, c.frames), 2),
+      overheadRatio: c.modelMs > 0 ? r(c.frameMs / c.modelMs, 2) : null,
+      threshold: r(basis.threshold, 4), thresholdSource, falseAlertRate, watchlistSize: subjects.length,
+      ...(basis.decidingGroup ? { decidingGroup: basis.decidingGroup } : {}),
+      rule: cfg.recognition.decision.rule, realtime: !!values.realtime, provider: vision.provider,
+      cameraReconnects: cam.reconnects, frameErrors: s.errors,
+      rssMb: { start: r(rssStart / 1048576, 1), end: r(process.memoryUsage().rss / 1048576, 1) },
+    };
+    if (truth) {
+      const { alerts: _perAlert, ...report } = scoreAlerts(truth, alertTimes, subjects);
+      summary.groundTruth = report;
+    }
+    if (values.json) io.stdout(JSON.stringify(summary) + '\n');
+    else io.stdout(Object.entries(summary).filter(([k]) => k !== 'type').map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('\n') + '\n');
+    return s.errors > 0 ? 1 : 0;
+  } finally {
+    await camera?.stop();
+    await vision.close();
+  }
+};

@@ -1,0 +1,84 @@
+/**
+ * One frame's way through recognition: vision (detect, align, quality, embed) -> tracker ->
+ * matcher (top-1) -> decision. The adapter between the frame loop and the pure cores; used by
+ * the daemon, `lfr-edge replay` and the bench. Non-matching faces live only in this call: their
+ * embeddings are zeroed once the decision has seen them.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Frame } from '../camera/frame';
+import type { FrameAnalysis, RgbImage } from '../vision/types';
+import type { Alert, AlertDecider } from './decision';
+import type { Matcher } from './matcher';
+import type { Tracker } from './tracker';
+
+export interface FrameAnalyzer {
+  analyze(img: RgbImage, opts?: { withAligned?: boolean; transfer?: boolean }): Promise<FrameAnalysis>;
+}
+
+export interface ChainCounts {
+  frames: number;
+  facesDetected: number;
+  facesPassingQuality: number;
+  tracksStarted: number;
+  tracksEnded: number;
+  alerts: number;
+  /** Sum over frames of the pure model time (ORT run of detector, landmarks, embedder), ms. */
+  modelMs: number;
+  /** Sum over frames of the whole processFrame time, ms. */
+  frameMs: number;
+}
+
+export class RecognitionChain {
+  private readonly c: ChainCounts = { frames: 0, facesDetected: 0, facesPassingQuality: 0, tracksStarted: 0, tracksEnded: 0, alerts: 0, modelMs: 0, frameMs: 0 };
+
+  constructor(
+    private readonly deps: {
+      vision: FrameAnalyzer;
+      tracker: Tracker;
+      decider: AlertDecider;
+      /** The active watchlist; undefined = no session (faces are tracked and counted only). */
+      matcher: () => Matcher | undefined;
+      /** Called for each alert; it owns the alert's crop (release it once sent). */
+      onAlert: (alert: Alert) => void;
+    },
+  ) {}
+
+  get counts(): ChainCounts {
+    return { ...this.c };
+  }
+
+  /** Process a frame; its pixels are handed over to the vision worker (not usable afterwards). */
+  async processFrame(frame: Frame): Promise<void> {
+    const t0 = performance.now();
+    const { vision, tracker, decider, onAlert } = this.deps;
+    const analysis = await vision.analyze(frame.image, { transfer: true, withAligned: true });
+    const t = analysis.times;
+    this.c.modelMs += t.detectRun + t.landmarkRun + t.embedRun;
+    this.c.facesDetected += analysis.faces.length;
+    const update = tracker.update(analysis.faces, frame.capturedAt);
+    this.c.tracksStarted += update.started.length;
+    const matcher = this.deps.matcher();
+    analysis.faces.forEach((face, i) => {
+      if (face.quality.passed) this.c.facesPassingQuality++;
+      const top1 = matcher && matcher.size > 0 ? matcher.top1(face.embedding) : undefined;
+      const alert = decider.observe({ trackId: update.trackIds[i], at: frame.capturedAt, quality: face.quality, top1, crop: face.aligned });
+      face.embedding.fill(0);
+      // A crop that is neither a track's best (held by the decision) nor an alert's is not kept.
+      if (face.aligned && face.aligned !== alert?.crop && !decider.holdsCrop(face.aligned)) face.aligned.data.fill(0);
+      if (alert) {
+        this.c.alerts++;
+        onAlert(alert);
+      }
+    });
+    for (const e of update.ended) decider.endTrack(e.id);
+    this.c.tracksEnded += update.ended.length;
+    this.c.frames++;
+    this.c.frameMs += performance.now() - t0;
+  }
+
+  /** End every track and drop all biometric state (session end, shutdown). */
+  endAll(): void {
+    for (const e of this.deps.tracker.endAll()) this.deps.decider.endTrack(e.id);
+    this.deps.decider.endAll();
+  }
+}

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+export const TrackerConfigSchema = z.strictObject({
+  /** A face continues a track when its box overlaps the track's last box by at least this IoU... */
+  minIou: z.number().min(0).max(1).default(0.3),
+  /** ...and its embedding is at least this similar to the track's (guards against identity swaps). */
+  minContinuity: z.number().min(-1).max(1).default(0.25),
+  /** Without box overlap (fast motion, a missed frame), a face continues a track at this similarity. */
+  minReacquire: z.number().min(-1).max(1).default(0.55),
+  /** A track ends after this many consecutive frames without its face. */
+  maxUnseenFrames: z.number().int().min(1).max(600).default(15),
+});
+export type TrackerConfig = z.infer<typeof TrackerConfigSchema>;
+
+export const DecisionConfigSchema = z.strictObject({
+  /**
+   * 'min-frames': at least `minFrames` quality-passing frames of the track whose top-1 is the same
+   * subject at or above the threshold. 'mean-best': the mean of the subject's best `bestCount`
+   * top-1 scores in the track is at or above the threshold.
+   */
+  rule: z.enum(['min-frames', 'mean-best']).default('min-frames'),
+  minFrames: z.number().int().min(1).max(100).default(3),
+  bestCount: z.number().int().min(1).max(100).default(3),
+  /** After an alert for a subject, no other alert for that subject (any track) for this long. */
+  cooldownSeconds: z.number().min(0).max(86400).default(60),
+});
+export type DecisionConfig = z.infer<typeof DecisionConfigSchema>;
+
+export const RecognitionConfigSchema = z.strictObject({
+  tracker: TrackerConfigSchema.prefault({}),
+  decision: DecisionConfigSchema.prefault({}),
+});
+export type RecognitionConfig = z.infer<typeof RecognitionConfigSchema>;

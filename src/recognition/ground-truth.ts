@@ -1,0 +1,82 @@
+/**
+ * Ground truth for independent review of a replay: which watchlist subjects appear in a video and,
+ * optionally, when. Pure: parse and score.
+ *
+ *   {"present": ["lin-manuel-miranda", "barack-obama"]}
+ *   {"present": {"barack-obama": [[5.0, 9.3]], "lin-manuel-miranda": null}, "toleranceSec": 1}
+ *
+ * An alert is true when its subject is present (and, with intervals, its video time lies within one
+ * of them, widened by toleranceSec); otherwise it is a false alert. A present subject on the
+ * watchlist without a true alert is a miss.
+ */
+export interface GroundTruth {
+  /** subject -> intervals in seconds of video; null = anywhere in the video. */
+  present: Map<string, [number, number][] | null>;
+  toleranceSec: number;
+}
+
+export interface ScoredAlert {
+  subject: string;
+  videoTimeSec: number;
+}
+
+export interface GroundTruthReport {
+  trueAlerts: number;
+  falseAlerts: number;
+  falseAlertSubjects: string[];
+  missed: string[];
+  notOnWatchlist?: string[];
+  alerts: { subject: string; videoTimeSec: number; verdict: 'true' | 'false' }[];
+}
+
+export class GroundTruthError extends Error {
+  override name = 'GroundTruthError';
+}
+
+const FORMAT = 'expected {"present": ["subject", ...]} or {"present": {"subject": [[fromSec, toSec], ...] | null}} (subject = watchlist folder name)';
+
+export function parseGroundTruth(raw: unknown, source: string): GroundTruth {
+  const obj = raw as { present?: unknown; toleranceSec?: unknown };
+  if (!obj || typeof obj !== 'object') throw new GroundTruthError(`ground truth ${source}: ${FORMAT}`);
+  const tol = obj.toleranceSec ?? 1;
+  if (typeof tol !== 'number' || !(tol >= 0)) throw new GroundTruthError(`ground truth ${source}: toleranceSec must be a number >= 0`);
+  const present = new Map<string, [number, number][] | null>();
+  if (Array.isArray(obj.present)) {
+    for (const s of obj.present) {
+      if (typeof s !== 'string') throw new GroundTruthError(`ground truth ${source}: ${FORMAT}`);
+      present.set(s, null);
+    }
+  } else if (obj.present && typeof obj.present === 'object') {
+    for (const [s, iv] of Object.entries(obj.present as Record<string, unknown>)) {
+      if (iv === null) {
+        present.set(s, null);
+        continue;
+      }
+      const ok = Array.isArray(iv) && iv.every((p) => Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === 'number') && p[0] <= p[1]);
+      if (!ok) throw new GroundTruthError(`ground truth ${source}: intervals of '${s}' must be [[fromSec, toSec], ...] with from <= to`);
+      present.set(s, iv as [number, number][]);
+    }
+  } else {
+    throw new GroundTruthError(`ground truth ${source}: ${FORMAT}`);
+  }
+  return { present, toleranceSec: tol };
+}
+
+export function scoreAlerts(truth: GroundTruth, alerts: ScoredAlert[], watchlist: string[]): GroundTruthReport {
+  const judged = alerts.map((a) => {
+    const iv = truth.present.get(a.subject);
+    const hit = truth.present.has(a.subject)
+      && (iv === null || iv === undefined || iv.some(([from, to]) => a.videoTimeSec >= from - truth.toleranceSec && a.videoTimeSec <= to + truth.toleranceSec));
+    return { subject: a.subject, videoTimeSec: a.videoTimeSec, verdict: hit ? ('true' as const) : ('false' as const) };
+  });
+  const truly = new Set(judged.filter((j) => j.verdict === 'true').map((j) => j.subject));
+  const notOnWatchlist = [...truth.present.keys()].filter((s) => !watchlist.includes(s));
+  return {
+    trueAlerts: judged.filter((j) => j.verdict === 'true').length,
+    falseAlerts: judged.filter((j) => j.verdict === 'false').length,
+    falseAlertSubjects: [...new Set(judged.filter((j) => j.verdict === 'false').map((j) => j.subject))],
+    missed: [...truth.present.keys()].filter((s) => watchlist.includes(s) && !truly.has(s)),
+    ...(notOnWatchlist.length ? { notOnWatchlist } : {}),
+    alerts: judged,
+  };
+}

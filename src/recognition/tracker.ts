@@ -1,0 +1,127 @@
+/**
+ * Tracker: follows each person's face across frames by box overlap (IoU) and embedding
+ * continuity. Pure: faces and the frame time in, track assignments out; no I/O, no clock.
+ *
+ * A face continues a track when (IoU >= minIou and similarity >= minContinuity) or, without
+ * overlap, when similarity >= minReacquire; pairs are assigned greedily, best (IoU + similarity)
+ * first, each track and face at most once. Unmatched faces start tracks. A track unseen for more
+ * than maxUnseenFrames frames ends: its embedding is zeroed and forgotten (nothing is kept or
+ * written), and its id is reported so the decision drops its evidence too.
+ */
+import type { Box, Face } from '../vision/types';
+import type { TrackerConfig } from './config';
+
+export interface Track {
+  id: number;
+  firstSeen: number;
+  lastSeen: number;
+  /** Frames in which the track's face was seen. */
+  hits: number;
+  unseenFrames: number;
+  box: Box;
+  /** Running mean of the track's embeddings, re-normalised (biometric: zeroed when the track ends). */
+  embedding: Float32Array;
+}
+
+export interface TrackUpdate {
+  /** One entry per input face, same order: the track it belongs to. */
+  trackIds: number[];
+  /** Tracks that started in this frame. */
+  started: number[];
+  /** Tracks that ended in this frame (all their biometric state is already gone). */
+  ended: { id: number; firstSeen: number; lastSeen: number; hits: number }[];
+}
+
+export function iou(a: Box, b: Box): number {
+  const ix = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+  const iy = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+  const inter = ix * iy;
+  const areaA = Math.max(0, a[2] - a[0]) * Math.max(0, a[3] - a[1]);
+  const areaB = Math.max(0, b[2] - b[0]) * Math.max(0, b[3] - b[1]);
+  const union = areaA + areaB - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+export function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+type TrackFace = Pick<Face, 'box' | 'embedding'>;
+
+export class Tracker {
+  private readonly tracks = new Map<number, Track>();
+  private nextId = 1;
+
+  constructor(private readonly cfg: TrackerConfig) {}
+
+  get active(): readonly Track[] {
+    return [...this.tracks.values()];
+  }
+
+  update(faces: readonly TrackFace[], at: number): TrackUpdate {
+    const pairs: { t: Track; f: number; score: number }[] = [];
+    for (const t of this.tracks.values()) {
+      faces.forEach((face, f) => {
+        const overlap = iou(t.box, face.box);
+        const sim = dot(t.embedding, face.embedding);
+        const ok = (overlap >= this.cfg.minIou && sim >= this.cfg.minContinuity) || sim >= this.cfg.minReacquire;
+        if (ok) pairs.push({ t, f, score: overlap + sim });
+      });
+    }
+    pairs.sort((a, b) => b.score - a.score);
+    const trackIds = new Array<number>(faces.length).fill(0);
+    const seen = new Set<number>();
+    for (const p of pairs) {
+      if (trackIds[p.f] || seen.has(p.t.id)) continue;
+      trackIds[p.f] = p.t.id;
+      seen.add(p.t.id);
+      this.extend(p.t, faces[p.f], at);
+    }
+    const started: number[] = [];
+    faces.forEach((face, f) => {
+      if (trackIds[f]) return;
+      const t: Track = { id: this.nextId++, firstSeen: at, lastSeen: at, hits: 1, unseenFrames: 0, box: [...face.box] as Box, embedding: new Float32Array(face.embedding) };
+      this.tracks.set(t.id, t);
+      trackIds[f] = t.id;
+      started.push(t.id);
+      seen.add(t.id);
+    });
+    const ended: TrackUpdate['ended'] = [];
+    for (const t of [...this.tracks.values()]) {
+      if (seen.has(t.id)) continue;
+      t.unseenFrames++;
+      if (t.unseenFrames > this.cfg.maxUnseenFrames) ended.push(this.end(t));
+    }
+    return { trackIds, started, ended };
+  }
+
+  /** End every track (session end, camera restart): all biometric state is dropped. */
+  endAll(): TrackUpdate['ended'] {
+    return [...this.tracks.values()].map((t) => this.end(t));
+  }
+
+  private extend(t: Track, face: TrackFace, at: number): void {
+    t.hits++;
+    t.unseenFrames = 0;
+    t.lastSeen = at;
+    t.box = [...face.box] as Box;
+    // Running mean (weight of history capped so that the track follows slow changes), re-normalised.
+    const w = Math.min(t.hits - 1, 9) / Math.min(t.hits, 10);
+    let norm = 0;
+    for (let i = 0; i < t.embedding.length; i++) {
+      const v = w * t.embedding[i] + (1 - w) * face.embedding[i];
+      t.embedding[i] = v;
+      norm += v * v;
+    }
+    norm = Math.sqrt(norm) || 1;
+    for (let i = 0; i < t.embedding.length; i++) t.embedding[i] /= norm;
+  }
+
+  private end(t: Track): TrackUpdate['ended'][number] {
+    t.embedding.fill(0);
+    this.tracks.delete(t.id);
+    return { id: t.id, firstSeen: t.firstSeen, lastSeen: t.lastSeen, hits: t.hits };
+  }
+}

@@ -1,0 +1,76 @@
+import t from 'tap';
+import { RecognitionChain, type FrameAnalyzer } from '../../src/recognition/chain';
+import { DecisionConfigSchema, TrackerConfigSchema } from '../../src/recognition/config';
+import { AlertDecider, releaseAlertCrop, type Alert } from '../../src/recognition/decision';
+import { Matcher } from '../../src/recognition/matcher';
+import { Tracker } from '../../src/recognition/tracker';
+import type { Box, Face, FaceQuality, FrameAnalysis } from '../../src/vision/types';
+
+const good: FaceQuality = { interOcularPx: 40, sharpness: 100, yawDeg: 0, pitchDeg: 0, detScore: 0.99, passed: true, reasons: [] };
+function unit(k: number, tilt = 0): Float32Array {
+  const e = new Float32Array(16);
+  e[k] = 1;
+  e[(k + 1) % 16] = tilt;
+  const n = Math.hypot(1, tilt);
+  return e.map((v) => v / n);
+}
+function face(box: Box, emb: Float32Array, fill: number): Face {
+  return { box, detScore: 0.99, landmarks: [], fivePoints: [], quality: good, embedding: emb, aligned: { width: 2, height: 2, data: new Uint8Array(12).fill(fill) } };
+}
+
+/** The vision stage replaced by a scripted sequence of analyses (one per frame). */
+function scripted(frames: Face[][]): FrameAnalyzer & { given: Face[][] } {
+  let i = 0;
+  const given: Face[][] = [];
+  return {
+    given,
+    analyze: async (img) => {
+      const faces = frames[i++] ?? [];
+      given.push(faces);
+      const times = { detectPre: 0, detectRun: 2, detectPost: 0, landmarkPre: 0, landmarkRun: 0.5, align: 0, quality: 0, embedPre: 0, embedRun: 8, total: 11 };
+      return { width: img.width, height: img.height, faces, times } satisfies FrameAnalysis;
+    },
+  };
+}
+
+t.test('a watched person walking past raises one alert with the best crop; nothing biometric outlives its use', async (t) => {
+  // Subject "S" = basis 0. A passer-by = basis 5. The watched face's score rises 0.6 -> 0.9 -> 0.7.
+  const sBox = (i: number): Box => [10 + i * 4, 10, 60 + i * 4, 60];
+  const pBox: Box = [200, 10, 250, 60];
+  const seq: Face[][] = [
+    [face(sBox(0), unit(0, 1.33), 1), face(pBox, unit(5), 101)],
+    [face(sBox(1), unit(0, 0.48), 2), face(pBox, unit(5), 102)],
+    [face(sBox(2), unit(0, 1.02), 3)],
+    [], [], [], [],
+  ];
+  const vision = scripted(seq);
+  const matcher = new Matcher([{ ref: 'S', category: 'wanted', embedding: unit(0) }]);
+  const decider = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 3 }), { threshold: 0.55, falseAlertRate: 0.001, watchlistSize: 1 });
+  const alerts: Alert[] = [];
+  const chain = new RecognitionChain({
+    vision, tracker: new Tracker(TrackerConfigSchema.parse({ maxUnseenFrames: 2 })), decider, matcher: () => matcher,
+    onAlert: (a) => alerts.push({ ...a, crop: a.crop && { ...a.crop, data: new Uint8Array(a.crop.data) } }) && releaseAlertCrop(a),
+  });
+  for (let i = 0; i < seq.length; i++) {
+    await chain.processFrame({ seq: i + 1, capturedAt: 1000 + i * 40, image: { width: 320, height: 240, data: new Uint8Array(320 * 240 * 3) } });
+  }
+  t.equal(alerts.length, 1);
+  t.match(alerts[0], { subject: { ref: 'S' }, framesOfEvidence: 3, firstSeen: 1000, lastSeen: 1080 });
+  t.ok(Math.abs(alerts[0].score - 0.9) < 0.01, 'score of the best frame');
+  t.same([...alerts[0].crop!.data], new Array(12).fill(2), 'the crop of the best frame');
+  const all = vision.given.flat();
+  t.ok(all.every((f) => f.embedding.every((v) => v === 0)), 'every embedding zeroed after use');
+  t.ok(all.every((f) => f.aligned!.data.every((v) => v === 0)), 'every crop zeroed (kept ones when the track ended or the alert was sent)');
+  t.equal(decider.trackCount, 0, 'ended tracks hold no evidence');
+  t.match(chain.counts, { frames: 7, facesDetected: 5, facesPassingQuality: 5, tracksStarted: 2, tracksEnded: 2, alerts: 1, modelMs: 7 * 10.5 });
+});
+
+t.test('without a watchlist faces are tracked and counted, never matched', async (t) => {
+  const vision = scripted([[face([0, 0, 50, 50], unit(0), 9)]]);
+  const decider = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 1 }), { threshold: 0.1, falseAlertRate: 0.001, watchlistSize: 1 });
+  const chain = new RecognitionChain({ vision, tracker: new Tracker(TrackerConfigSchema.parse({})), decider, matcher: () => undefined, onAlert: () => t.fail('no alert') });
+  await chain.processFrame({ seq: 1, capturedAt: 0, image: { width: 1, height: 1, data: new Uint8Array(3) } });
+  t.match(chain.counts, { facesDetected: 1, tracksStarted: 1, alerts: 0 });
+  chain.endAll();
+  t.equal(decider.trackCount, 0);
+});

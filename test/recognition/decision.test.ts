@@ -1,0 +1,76 @@
+import t from 'tap';
+import { AlertDecider, releaseAlertCrop, type Observation } from '../../src/recognition/decision';
+import { DecisionConfigSchema } from '../../src/recognition/config';
+import type { FaceQuality } from '../../src/vision/types';
+
+const basis = { threshold: 0.5, falseAlertRate: 0.001, watchlistSize: 10, decidingGroup: 'race=african' };
+const good: FaceQuality = { interOcularPx: 40, sharpness: 100, yawDeg: 0, pitchDeg: 0, detScore: 0.99, passed: true, reasons: [] };
+const bad: FaceQuality = { ...good, sharpness: 2, passed: false, reasons: ['blurry'] };
+const crop = (v: number) => ({ width: 2, height: 2, data: new Uint8Array(12).fill(v) });
+const obs = (trackId: number, at: number, ref: string | undefined, score: number, q = good, c?: number): Observation => ({
+  trackId, at, quality: q, ...(ref ? { top1: { ref, category: 'wanted', score } } : {}), ...(c !== undefined ? { crop: crop(c) } : {}),
+});
+
+t.test('min-frames: no alert from a single frame, one alert at K frames, never twice per track', async (t) => {
+  const d = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 3 }), basis);
+  t.equal(d.observe(obs(1, 1000, 'S1', 0.9, good, 1)), undefined, 'one strong frame is not enough');
+  t.equal(d.observe(obs(1, 1040, 'S1', 0.4, good, 2)), undefined, 'below threshold: not evidence');
+  t.equal(d.observe(obs(1, 1080, 'S1', 0.7, bad, 3)), undefined, 'quality fails: not evidence');
+  t.equal(d.observe(obs(1, 1120, 'S1', 0.6, good, 4)), undefined);
+  const a = d.observe(obs(1, 1160, 'S1', 0.55, good, 5));
+  t.match(a, {
+    trackId: 1, subject: { ref: 'S1', category: 'wanted' }, score: 0.9, bestScore: 0.9, threshold: 0.5,
+    falseAlertRate: 0.001, watchlistSize: 10, decidingGroup: 'race=african', rule: 'min-frames',
+    framesOfEvidence: 3, framesSeen: 5, firstSeen: 1000, lastSeen: 1160, quality: good,
+  });
+  t.same([...a!.crop!.data], new Array(12).fill(1), 'the crop of the best frame');
+  t.equal(d.observe(obs(1, 1200, 'S1', 0.95, good)), undefined, 'at most one alert per subject per track');
+  releaseAlertCrop(a!);
+  t.equal(a!.crop, undefined);
+});
+
+t.test('mixed top-1 subjects do not add up', async (t) => {
+  const d = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 2 }), basis);
+  t.equal(d.observe(obs(1, 0, 'S1', 0.8)), undefined);
+  t.equal(d.observe(obs(1, 1, 'S2', 0.8)), undefined);
+  t.equal(d.observe(obs(1, 2, undefined, 0)), undefined);
+  t.match(d.observe(obs(1, 3, 'S2', 0.6)), { subject: { ref: 'S2' }, framesOfEvidence: 2 });
+});
+
+t.test('mean-best: the mean of the best M scores must reach the threshold', async (t) => {
+  const d = new AlertDecider(DecisionConfigSchema.parse({ rule: 'mean-best', bestCount: 3 }), basis);
+  t.equal(d.observe(obs(1, 0, 'S1', 0.9)), undefined, 'fewer than M frames');
+  t.equal(d.observe(obs(1, 1, 'S1', 0.2)), undefined);
+  t.equal(d.observe(obs(1, 2, 'S1', 0.3)), undefined, 'mean 0.467 < 0.5');
+  const a = d.observe(obs(1, 3, 'S1', 0.45));
+  t.match(a, { rule: 'mean-best', bestScore: 0.9, framesOfEvidence: 1 });
+  t.ok(Math.abs(a!.score - (0.9 + 0.45 + 0.3) / 3) < 1e-9);
+});
+
+t.test('per-subject cooldown across tracks', async (t) => {
+  const d = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 1, cooldownSeconds: 60 }), basis);
+  t.ok(d.observe(obs(1, 0, 'S1', 0.8)));
+  t.equal(d.observe(obs(2, 30_000, 'S1', 0.8, good, 9)), undefined, 'another track within the cooldown');
+  t.equal(d.observe(obs(2, 90_000, 'S1', 0.8)), undefined, 'that track stays silent for the subject');
+  t.ok(d.observe(obs(2, 90_000, 'S2', 0.8)), 'other subjects are not affected');
+  t.ok(d.observe(obs(3, 61_000, 'S1', 0.8)), 'a new track after the cooldown alerts');
+  t.same(d.stats, { alerts: 3, suppressedByCooldown: 1 });
+});
+
+t.test('ending a track drops its evidence and zeroes its crops', async (t) => {
+  const d = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 3 }), basis);
+  const o = obs(7, 0, 'S1', 0.9, good, 200);
+  d.observe(o);
+  d.observe(obs(7, 1, 'S1', 0.9));
+  t.equal(d.trackCount, 1);
+  d.endTrack(7);
+  t.equal(d.trackCount, 0);
+  t.ok(o.crop!.data.every((v) => v === 0), 'crop zeroed');
+  t.equal(d.observe(obs(7, 2, 'S1', 0.9)), undefined, 'evidence starts again from nothing');
+  d.endAll();
+  t.equal(d.trackCount, 0);
+});
+
+t.test('a threshold that is not a number is refused', async (t) => {
+  t.throws(() => new AlertDecider(DecisionConfigSchema.parse({}), { ...basis, threshold: NaN }), { message: 'decision: threshold must be a number, got NaN' });
+});

@@ -1,0 +1,77 @@
+import t from 'tap';
+import { Tracker, iou } from '../../src/recognition/tracker';
+import { TrackerConfigSchema } from '../../src/recognition/config';
+import type { Box } from '../../src/vision/types';
+
+const cfg = TrackerConfigSchema.parse({ maxUnseenFrames: 3 });
+
+/** A unit vector near basis vector `k` (dimension 8), tilted by `noise` towards basis k+1. */
+function emb(k: number, noise = 0): Float32Array {
+  const e = new Float32Array(8);
+  e[k % 8] = 1;
+  e[(k + 1) % 8] = noise;
+  const n = Math.hypot(1, noise);
+  return e.map((v) => v / n);
+}
+const face = (box: Box, person: number, noise = 0) => ({ box, embedding: emb(person, noise) });
+const moved = (b: Box, dx: number): Box => [b[0] + dx, b[1], b[2] + dx, b[3]];
+
+t.test('iou', async (t) => {
+  t.equal(iou([0, 0, 10, 10], [0, 0, 10, 10]), 1);
+  t.equal(iou([0, 0, 10, 10], [20, 20, 30, 30]), 0);
+  t.equal(iou([0, 0, 10, 10], [5, 0, 15, 10]), 50 / 150);
+});
+
+t.test('two people walking past keep their tracks; a new person starts a new one', async (t) => {
+  const tr = new Tracker(cfg);
+  let a: Box = [0, 0, 50, 50];
+  let b: Box = [200, 0, 250, 50];
+  const first = tr.update([face(a, 0), face(b, 1)], 0);
+  t.same(first.trackIds, [1, 2]);
+  t.same(first.started, [1, 2]);
+  for (let i = 1; i <= 20; i++) {
+    a = moved(a, 5);
+    b = moved(b, -5);
+    const u = tr.update([face(b, 1, 0.1), face(a, 0, 0.1)], i * 40);
+    t.same(u.trackIds, [2, 1], `frame ${i}`);
+  }
+  const u = tr.update([face(a, 0), face(b, 1), face([400, 400, 450, 450], 2)], 1000);
+  t.same(u.trackIds, [1, 2, 3]);
+  t.same(u.started, [3]);
+});
+
+t.test('crossing paths: embedding continuity stops an identity swap', async (t) => {
+  const tr = new Tracker(cfg);
+  tr.update([face([0, 0, 50, 50], 0), face([60, 0, 110, 50], 1)], 0);
+  // Boxes swap places in one frame (people crossing): IoU says swap, embeddings say no.
+  const u = tr.update([face([55, 0, 105, 50], 0), face([5, 0, 55, 50], 1)], 40);
+  t.same(u.trackIds, [1, 2]);
+});
+
+t.test('overlap without embedding continuity is a different person', async (t) => {
+  const tr = new Tracker(cfg);
+  tr.update([face([0, 0, 50, 50], 0)], 0);
+  const u = tr.update([face([0, 0, 50, 50], 4)], 40);
+  t.same(u.trackIds, [2]);
+});
+
+t.test('a face missed for a few frames continues its track; after N unseen frames the track ends and its embedding is zeroed', async (t) => {
+  const tr = new Tracker(cfg);
+  tr.update([face([0, 0, 50, 50], 0)], 0);
+  const held = tr.active[0].embedding;
+  for (let i = 1; i <= 3; i++) t.same(tr.update([], i).ended, [], `unseen ${i}`);
+  // Seen again far away (no overlap) but the same face: re-acquired.
+  t.same(tr.update([face([300, 300, 350, 350], 0)], 4).trackIds, [1]);
+  for (let i = 5; i <= 7; i++) tr.update([], i);
+  const u = tr.update([], 8);
+  t.same(u.ended, [{ id: 1, firstSeen: 0, lastSeen: 4, hits: 2 }]);
+  t.equal(tr.active.length, 0);
+  t.ok(held.every((v) => v === 0), 'the ended track\'s embedding is zeroed');
+});
+
+t.test('endAll drops every track', async (t) => {
+  const tr = new Tracker(cfg);
+  tr.update([face([0, 0, 10, 10], 0), face([50, 50, 60, 60], 1)], 0);
+  t.equal(tr.endAll().length, 2);
+  t.equal(tr.active.length, 0);
+});
