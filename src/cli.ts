@@ -4,6 +4,7 @@
  */
 import { ConfigError } from './config';
 import { ModelError } from './models/manifest';
+import { StartupError } from './daemon/lifecycle';
 import { processIO, UsageError, UserError, type Command, type CommandIO } from './commands/common';
 
 interface CommandEntry {
@@ -31,6 +32,14 @@ const COMMANDS: Record<string, CommandEntry> = {
   models: {
     summary: 'verify the installed models against the manifest',
     load: () => { const m = require('./commands/models') as typeof import('./commands/models'); return { command: m.modelsCommand, usage: m.usage }; },
+  },
+  run: {
+    summary: 'the unit daemon (what systemd runs)',
+    load: () => { const m = require('./commands/run') as typeof import('./commands/run'); return { command: m.runCommand, usage: m.usage }; },
+  },
+  selftest: {
+    summary: 'check the unit before work: keys, clock, disk, models on a sample, camera, broker',
+    load: () => { const m = require('./commands/selftest') as typeof import('./commands/selftest'); return { command: m.selftestCommand, usage: m.usage }; },
   },
   wipe: {
     summary: 'remove leftover watchlist files before the daemon starts (boot)',
@@ -82,7 +91,7 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
       io.stderr(`lfr-edge ${name}: ${err.message}\n\nusage:\n${usage}\n`);
       return 2;
     }
-    if (err instanceof UserError || err instanceof ConfigError || err instanceof ModelError) {
+    if (err instanceof UserError || err instanceof ConfigError || err instanceof ModelError || err instanceof StartupError) {
       io.stderr(`lfr-edge ${name}: ${err.message}\n`);
       return 1;
     }

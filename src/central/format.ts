@@ -33,7 +33,7 @@ export function formatMessage(topic: string, payload: unknown, retained = false)
     }
     case 'alert': {
       const a = p as unknown as AlertMessage;
-      return `${head} ${a.alertId} subject ${a.subjectRef} (${a.category}) score ${a.score.toFixed(3)} >= ${a.threshold.toFixed(3)}, track ${a.trackId}, ${a.evidenceFrames} frames, quality ${a.quality?.score ?? '-'}${a.crop ? ', crop attached' : ''}  [c ${a.alertId} | f ${a.alertId}]`;
+      return `${head} ${a.alertId} subject ${a.subjectRef} (${a.category}) score ${a.score.toFixed(3)} >= ${a.threshold.toFixed(3)}, track ${a.trackId}, ${a.evidenceFrames} frames, iod ${a.quality ? Math.round(a.quality.interOcularPx) + 'px' : '-'}${a.crop ? ', crop attached' : ''}  [c ${a.alertId} | f ${a.alertId}]`;
     }
     case 'record': {
       const r = p as unknown as RecordMessage;

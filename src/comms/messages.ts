@@ -33,10 +33,15 @@ export interface SessionMessage {
   at: string;
 }
 
+/** The quality of the alert's best face (src/vision/quality.ts measures). */
 export interface FaceQualityInfo {
-  /** Overall quality score in [0, 1] as computed by the vision quality gate. */
-  score: number;
-  [k: string]: number;
+  /** Distance between the eye centres, source pixels. */
+  interOcularPx: number;
+  /** Variance of the Laplacian on the aligned 112x112 grey crop. */
+  sharpness: number;
+  yawDeg: number;
+  pitchDeg: number;
+  detScore: number;
 }
 
 /** `alert` (QoS 1, through the outbox). `alertId` is the dedup key. */

@@ -8,6 +8,7 @@ import { VisionConfigSchema } from '../vision/config';
 import { ModelsConfigSchema } from '../models/config';
 import { WatchlistConfigSchema } from '../watchlist/config';
 import { LOG_LEVELS } from '../log';
+import { DaemonConfigSchema } from '../daemon/config';
 import { SessionConfigSchema } from '../session/config';
 import { MqttConfigSchema } from '../comms/config';
 import { HealthConfigSchema } from '../health/config';
@@ -44,6 +45,7 @@ export const ConfigSchema = z.strictObject({
   health: HealthConfigSchema.prefault({}),
   camera: CameraConfigSchema.prefault({}),
   recognition: RecognitionConfigSchema.prefault({}),
+  daemon: DaemonConfigSchema.prefault({}),
 }).superRefine((cfg, ctx) => {
   // A start-session command carries the bundle in base64: the command limit must leave room for it.
   const needed = Math.ceil((cfg.watchlist.maxBundleBytes * 4) / 3) + 64 * 1024;

@@ -8,6 +8,9 @@ import { performance } from 'node:perf_hooks';
 import type { Frame } from '../camera/frame';
 import type { FrameAnalysis, RgbImage } from '../vision/types';
 import type { Alert, AlertDecider } from './decision';
+
+/** What the chain needs of a decision (an AlertDecider, or one that follows the active session). */
+export type TrackDecider = Pick<AlertDecider, 'observe' | 'holdsCrop' | 'endTrack' | 'endAll'>;
 import type { Matcher } from './matcher';
 import type { Tracker } from './tracker';
 
@@ -35,7 +38,7 @@ export class RecognitionChain {
     private readonly deps: {
       vision: FrameAnalyzer;
       tracker: Tracker;
-      decider: AlertDecider;
+      decider: TrackDecider;
       /** The active watchlist; undefined = no session (faces are tracked and counted only). */
       matcher: () => Matcher | undefined;
       /** Called for each alert; it owns the alert's crop (release it once sent). */

@@ -19,6 +19,8 @@ export const SessionConfigSchema = z.strictObject({
    * dismiss). The threshold is calibrated for this rate and the watchlist size.
    */
   falseAlertRate: z.number().gt(0, 'session.falseAlertRate must be more than 0').max(0.1, 'session.falseAlertRate above 0.1 makes alerts meaningless').default(1e-3),
+  /** The calibration (impostor score distributions, overall and per group) that thresholds come from. */
+  calibrationFile: z.string().min(1).default('models/calibration.json'),
   /** Keep subject names from the bundle (when it carries them). Default: references and categories only. */
   namesAllowed: z.boolean().default(false),
 });

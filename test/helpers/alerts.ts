@@ -14,7 +14,7 @@ export function testAlert(unitId: string, alertId: string, n: number, crop = fal
     evidenceFrames: 3,
     firstSeen: '2025-01-01T10:00:00.000Z',
     lastSeen: '2025-01-01T10:00:01.000Z',
-    quality: { score: 0.9 },
+    quality: { interOcularPx: 62, sharpness: 240, yawDeg: 4, pitchDeg: -3, detScore: 0.99 },
     ...(crop ? { crop: { format: 'jpeg' as const, base64: Buffer.from(`jpeg-bytes-${n}`).toString('base64') } } : {}),
     at: '2025-01-01T10:00:01.000Z',
   };

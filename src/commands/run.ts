@@ -1,0 +1,41 @@
+import { createLogger, type LogLevel } from '../log';
+import { Daemon } from '../daemon/daemon';
+import { packageVersion } from '../paths';
+import { configFrom, parse, type Command } from './common';
+
+export const usage = `lfr-edge run [--config FILE]
+  The unit daemon: audit, outbox + MQTT, session (boot wipe first), camera + vision, health.
+  Under systemd (Type=notify): READY when streaming, WATCHDOG pings, STOPPING on shutdown.
+  SIGTERM/SIGINT end the session (wipe), hand the record to the outbox and exit.`;
+
+/** Hard exit if a graceful stop overruns (systemd's TimeoutStopSec would SIGKILL us anyway). */
+const HARD_EXIT_MS = 40_000;
+
+export const runCommand: Command = async (argv, io) => {
+  const { values } = parse(argv, { config: { type: 'string' } }, false);
+  const cfg = configFrom(values.config, io);
+  const logger = createLogger({ level: cfg.logging.level as LogLevel });
+  const daemon = new Daemon({ config: cfg, logger, version: packageVersion() });
+  let signalled: NodeJS.Signals | undefined;
+  const done = new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (signalled) return;
+      signalled = sig;
+      logger.info('signal received: shutting down', { signal: sig });
+      const hard = setTimeout(() => {
+        logger.error('graceful stop overran: exiting hard', { afterMs: HARD_EXIT_MS });
+        process.exit(1);
+      }, HARD_EXIT_MS);
+      hard.unref();
+      daemon.stop('sigterm').then(resolve, (err: Error) => {
+        logger.error('stop failed', { error: err });
+        resolve();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await daemon.start();
+  await done;
+  return 0;
+};

@@ -1,0 +1,204 @@
+/**
+ * The appliance: components started in order (audit, outbox + MQTT, session with its boot wipe,
+ * camera + vision, health), stopped in reverse. systemd hears READY when the camera streams,
+ * WATCHDOG while the loop is alive, STOPPING on shutdown. On SIGTERM the session is ended and
+ * wiped and its record handed to the outbox (and flushed, bounded) before anything stops.
+ */
+import type { Config } from '../config';
+import { HealthReporter } from '../health/reporter';
+import { MachineProbe } from '../health/sampler';
+import type { Logger } from '../log';
+import { ModelError, verifyModels, type VerifiedModels } from '../models/manifest';
+import { loadUnitKeys, type UnitKeys } from '../watchlist/keys';
+import { AuditComponent } from './audit-component';
+import { Lifecycle, type Component, type ComponentStatus } from './lifecycle';
+import { LinkComponent } from './link-component';
+import { RecognitionComponent } from './recognition-component';
+import { createSystemdNotifier, type SystemdNotifier } from './sd-notify';
+import { SessionComponent } from './session-component';
+import { SessionDecider } from './session-decider';
+
+export interface DaemonOptions {
+  config: Config;
+  logger: Logger;
+  version: string;
+  notifier?: SystemdNotifier;
+  now?: () => Date;
+}
+
+class HealthComponent implements Component {
+  readonly name = 'health';
+  reporter: HealthReporter | undefined;
+  constructor(private readonly make: () => HealthReporter) {}
+  async start(): Promise<void> {
+    this.reporter = this.make();
+    await this.reporter.start();
+  }
+  async stop(): Promise<void> {
+    await this.reporter?.stop();
+  }
+}
+
+export class Daemon {
+  readonly audit: AuditComponent;
+  readonly link: LinkComponent;
+  readonly session: SessionComponent;
+  readonly recognition: RecognitionComponent;
+  readonly health: HealthComponent;
+  private readonly lifecycle: Lifecycle;
+  private readonly notifier: SystemdNotifier;
+  private readonly decider: SessionDecider;
+  private readonly now: () => Date;
+  private models: VerifiedModels | undefined;
+  private keys: UnitKeys | undefined;
+  private watchdogTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly startedAt: Date;
+
+  constructor(private readonly opts: DaemonOptions) {
+    const { config: cfg, logger, version } = opts;
+    this.now = opts.now ?? (() => new Date());
+    this.startedAt = this.now();
+    this.notifier = opts.notifier ?? createSystemdNotifier();
+    this.decider = new SessionDecider(cfg.recognition.decision);
+    this.audit = new AuditComponent(cfg.paths.stateDir, logger.child({ component: 'audit' }));
+    this.link = new LinkComponent(cfg, version, () => this.unitKeys().ed25519Private, logger);
+    this.session = new SessionComponent(cfg, {
+      unitKeys: () => this.unitKeys(),
+      embedderSha256: () => this.verified().embedderSha256,
+      audit: this.audit,
+      link: this.link,
+      hooks: {
+        onStart: (info) => this.decider.begin({ threshold: info.threshold!, falseAlertRate: info.targetFalseAlertRate, watchlistSize: info.watchlistSize, decidingGroup: info.decidingGroup }),
+        onEnd: () => {
+          this.recognition.chain?.endAll();
+          this.decider.end();
+        },
+      },
+      version,
+      logger,
+      now: this.now,
+    });
+    this.recognition = new RecognitionComponent(cfg, {
+      models: () => this.verified(),
+      decider: this.decider,
+      session: {
+        sessionId: () => (this.session.active ? this.session.session?.info().id : undefined),
+        matcher: () => this.session.session?.matcher(),
+        noteAlert: (id) => this.session.session?.noteAlert(id),
+        noteFaces: (n) => this.session.session?.noteFaces(n),
+        noteTrack: () => this.session.session?.noteTrack(),
+      },
+      link: this.link,
+      audit: this.audit,
+      logger: logger.child({ component: 'recognition' }),
+      now: this.now,
+    });
+    this.health = new HealthComponent(() => new HealthReporter({
+      identity: { unitId: cfg.unit.id, version, startedAt: this.startedAt },
+      probe: new MachineProbe({ ...cfg.health, diskPath: cfg.health.diskPath ?? cfg.paths.stateDir }, logger),
+      inputs: () => {
+        const r = this.recognition.health();
+        const info = this.session.session?.info();
+        return {
+          ...r,
+          outbox: { depth: this.link.link?.outboxDepth() ?? 0, dropped: this.link.link?.outboxDropped() ?? 0 },
+          session: { state: info?.state ?? 'idle', sessionId: info?.id ?? null },
+          mqttReconnects: this.link.link?.reconnectCount() ?? 0,
+        };
+      },
+      publish: (h) => this.link.link?.publishHealth(h),
+      intervalS: cfg.mqtt.healthIntervalS,
+      logger,
+      now: this.now,
+    }));
+    this.lifecycle = new Lifecycle([this.audit, this.link, this.session, this.recognition, this.health], logger, {
+      startMs: cfg.daemon.componentStartTimeoutS * 1000,
+      stopMs: cfg.daemon.componentStopTimeoutS * 1000,
+    });
+  }
+
+  private verified(): VerifiedModels {
+    return (this.models ??= verifyModels(this.opts.config.models));
+  }
+
+  private unitKeys(): UnitKeys {
+    return (this.keys ??= loadUnitKeys(this.opts.config.paths.keysDir));
+  }
+
+  /** Start everything; resolves once READY was sent. Throws when models or the audit log fail. */
+  async start(): Promise<ComponentStatus[]> {
+    const { config: cfg, logger } = this.opts;
+    try {
+      this.verified(); // a missing or altered model stops start-up here, naming the file and both hashes
+    } catch (err) {
+      if (err instanceof ModelError) this.notifier.status(`models: ${err.message}`);
+      throw err;
+    }
+    this.notifier.status('starting');
+    const statuses = await this.lifecycle.start();
+    const failed = statuses.filter((s) => s.state === 'failed');
+    const streaming = this.lifecycle.statuses().find((s) => s.name === this.recognition.name)?.state === 'running'
+      && (await this.recognition.waitStreaming(cfg.daemon.readyTimeoutS * 1000));
+    const status = failed.length
+      ? `degraded: ${failed.map((f) => `${f.name} failed (${f.error})`).join('; ')}`
+      : streaming ? 'streaming' : `camera not streaming yet (${this.recognition.camera?.stats().lastError ?? 'no frame'})`;
+    this.notifier.ready(status);
+    logger.info('daemon ready', { status, components: statuses.map((s) => `${s.name}:${s.state}`).join(' ') });
+    this.startWatchdog();
+    return this.lifecycle.statuses();
+  }
+
+  /**
+   * Ping systemd's watchdog at half its interval while the event loop runs and the frame loop is
+   * not stuck (camera streaming but no frame processed for daemon.loopStuckS).
+   */
+  private startWatchdog(): void {
+    const ms = this.notifier.watchdogMs;
+    if (!ms) return;
+    let lastProcessed = -1;
+    let lastProgress = Date.now();
+    this.watchdogTimer = setInterval(() => {
+      const processed = this.recognition.loop?.stats().processed ?? 0;
+      if (processed !== lastProcessed) {
+        lastProcessed = processed;
+        lastProgress = Date.now();
+      }
+      const streaming = this.recognition.camera?.state === 'streaming';
+      const stuck = streaming && Date.now() - lastProgress > this.opts.config.daemon.loopStuckS * 1000;
+      if (stuck) {
+        this.opts.logger.error('frame loop stuck: withholding the watchdog ping so that systemd restarts the unit');
+        return;
+      }
+      this.notifier.watchdog();
+    }, Math.max(500, Math.floor(ms / 2)));
+    this.watchdogTimer.unref();
+  }
+
+  /** SIGTERM / shutdown: end + wipe the session, record to the outbox (flushed, bounded), stop all. */
+  stop(reason: 'sigterm' | 'shutdown' = 'sigterm'): Promise<void> {
+    this.stopping ??= (async () => {
+      const { config: cfg, logger } = this.opts;
+      clearInterval(this.watchdogTimer);
+      this.notifier.stopping(this.session.active ? 'ending the session (wipe)' : 'stopping');
+      if (this.session.active) {
+        try {
+          const record = this.session.endSession('sigterm', this.now());
+          logger.info('session ended on shutdown', { sessionId: record.sessionId, wipeOk: record.wipe.ok, reason });
+        } catch (err) {
+          logger.error('ending the session on shutdown failed', { error: err as Error });
+        }
+        const flushed = await this.link.flush(cfg.daemon.flushTimeoutS * 1000);
+        if (!flushed) logger.warn('the record is not acknowledged yet: it stays in the outbox and is sent at the next start');
+      }
+      const failures = await this.lifecycle.stop();
+      if (failures.length) logger.error('some components did not stop cleanly', { failures });
+      logger.info('daemon stopped', { reason });
+    })();
+    return this.stopping;
+  }
+
+  statuses(): ComponentStatus[] {
+    return this.lifecycle.statuses();
+  }
+}

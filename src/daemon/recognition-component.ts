@@ -1,0 +1,180 @@
+/**
+ * Camera -> vision -> tracker -> matcher -> decision, for the daemon's whole life. Faces are
+ * tracked and counted with or without a session; alerts exist only while a session is active
+ * (its matcher and threshold). Alerts go to the outbox; the crop only when configured.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CameraHealth } from '../comms/messages';
+import { cameraSourceTimings } from '../camera/config';
+import { FrameLoop } from '../camera/frame-loop';
+import { renderPipeline } from '../camera/pipeline-template';
+import { CameraSource } from '../camera/source';
+import type { Config } from '../config';
+import type { Logger } from '../log';
+import type { VerifiedModels } from '../models/manifest';
+import { RecognitionChain, type FrameAnalyzer } from '../recognition/chain';
+import { releaseAlertCrop, type Alert } from '../recognition/decision';
+import type { Matcher } from '../recognition/matcher';
+import { Tracker } from '../recognition/tracker';
+import { encodeJpeg } from '../vision/image';
+import type { StageTimes } from '../vision/types';
+import { VisionWorker } from '../vision/worker-client';
+import { alertMessage } from './alert-message';
+import type { AuditComponent } from './audit-component';
+import type { Component } from './lifecycle';
+import type { LinkComponent } from './link-component';
+import type { SessionDecider } from './session-decider';
+
+export interface ActiveSessionView {
+  sessionId(): string | undefined;
+  matcher(): Matcher | undefined;
+  noteAlert(alertId: string): void;
+  noteFaces(n: number): void;
+  noteTrack(): void;
+}
+
+/** Per-stage time sums since the last read (health reports their means). */
+class StageMeter {
+  private sums: Partial<Record<keyof StageTimes, number>> = {};
+  private frames = 0;
+  add(t: StageTimes): void {
+    for (const [k, v] of Object.entries(t) as [keyof StageTimes, number][]) this.sums[k] = (this.sums[k] ?? 0) + v;
+    this.frames++;
+  }
+  takeMeans(): Record<string, number> {
+    const out: Record<string, number> = {};
+    if (this.frames) for (const [k, v] of Object.entries(this.sums)) out[k] = Math.round((v / this.frames) * 100) / 100;
+    this.sums = {};
+    this.frames = 0;
+    return out;
+  }
+}
+
+export class RecognitionComponent implements Component {
+  readonly name = 'camera+vision';
+  readonly remedy = 'check the camera settings (lfr-edge selftest) and the models (lfr-edge models verify)';
+  vision: VisionWorker | undefined;
+  camera: CameraSource | undefined;
+  loop: FrameLoop | undefined;
+  chain: RecognitionChain | undefined;
+  private loopDone: Promise<void> | undefined;
+  private readonly stages = new StageMeter();
+  private lastRates = { at: 0, framesIn: 0, processed: 0, dropped: 0 };
+  private pendingAlerts = new Set<Promise<void>>();
+
+  constructor(
+    private readonly cfg: Config,
+    private readonly deps: {
+      models: () => VerifiedModels;
+      decider: SessionDecider;
+      session: ActiveSessionView;
+      link: LinkComponent;
+      audit: AuditComponent;
+      logger: Logger;
+      now: () => Date;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    const { cfg, deps } = this;
+    const log = deps.logger;
+    this.vision = await VisionWorker.start(cfg.vision, deps.models(), log, { logLevel: cfg.logging.level as never });
+    const vision = this.vision;
+    const metered: FrameAnalyzer = {
+      analyze: async (img, opts) => {
+        const res = await vision.analyze(img, opts);
+        this.stages.add(res.times);
+        deps.session.noteFaces(res.faces.length);
+        return res;
+      },
+    };
+    const tracker = new Tracker(cfg.recognition.tracker);
+    this.chain = new RecognitionChain({
+      vision: metered,
+      tracker,
+      decider: deps.decider,
+      matcher: () => deps.session.matcher(),
+      onAlert: (alert) => this.sendAlert(alert),
+    });
+    let tracksSeen = 0;
+    const chain = this.chain;
+    // The unit's camera never "ends": EOS (a camera reboot, or a file used as the camera) restarts it.
+    this.camera = new CameraSource({ pipeline: renderPipeline(cfg.camera.template, cfg.camera.settings), logger: log, restartOnEos: true, ...cameraSourceTimings(cfg.camera) });
+    this.loop = new FrameLoop(this.camera, async (frame) => {
+      await chain.processFrame(frame);
+      const started = chain.counts.tracksStarted;
+      for (; tracksSeen < started; tracksSeen++) deps.session.noteTrack();
+    }, log);
+    this.camera.start();
+    this.loopDone = this.loop.start();
+  }
+
+  /** Resolves when the camera delivers its first frame, or false after `timeoutMs`. */
+  async waitStreaming(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      if (this.camera?.state === 'streaming' && (this.loop?.stats().processed ?? 0) > 0) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  }
+
+  async stop(): Promise<void> {
+    this.loop?.stop().catch(() => undefined); // ends after the frame in progress
+    await this.camera?.stop();
+    await this.loopDone;
+    this.chain?.endAll();
+    await Promise.all(this.pendingAlerts);
+    await this.vision?.close();
+    this.vision = undefined;
+  }
+
+  /** Health inputs: camera state and rates since the last call, per-stage means, loop latency. */
+  health(): { camera: CameraHealth | null; latencyMs: Record<string, number>; provider: string | null } {
+    const cam = this.camera?.stats();
+    const loop = this.loop?.stats();
+    const latencyMs = { ...this.stages.takeMeans(), ...(loop ? { frameToDecisionP50: Math.round(loop.latencyMs.p50), frameToDecisionP95: Math.round(loop.latencyMs.p95) } : {}) };
+    if (!cam || !loop) return { camera: null, latencyMs, provider: this.vision?.provider ?? null };
+    const now = Date.now();
+    const secs = this.lastRates.at ? (now - this.lastRates.at) / 1000 : 0;
+    const rate = (v: number, last: number) => (secs > 0 ? Math.round(((v - last) / secs) * 10) / 10 : 0);
+    const camera: CameraHealth = {
+      state: cam.state,
+      fpsIn: rate(cam.framesIn, this.lastRates.framesIn),
+      fpsProcessed: rate(loop.processed, this.lastRates.processed),
+      fpsDropped: rate(cam.framesDropped, this.lastRates.dropped),
+      reconnectsLastHour: cam.reconnectsLastHour,
+      stallsLastHour: cam.stallsLastHour,
+    };
+    this.lastRates = { at: now, framesIn: cam.framesIn, processed: loop.processed, dropped: cam.framesDropped };
+    return { camera, latencyMs, provider: this.vision?.provider ?? null };
+  }
+
+  private sendAlert(alert: Alert): void {
+    const { deps, cfg } = this;
+    const sessionId = deps.session.sessionId();
+    if (!sessionId) {
+      releaseAlertCrop(alert);
+      return;
+    }
+    const alertId = randomUUID();
+    deps.session.noteAlert(alertId);
+    const at = deps.now();
+    const p = (async () => {
+      try {
+        const cropJpeg = cfg.mqtt.alertCrops && alert.crop ? await encodeJpeg(alert.crop) : undefined;
+        const msg = alertMessage(alert, { alertId, unitId: cfg.unit.id, sessionId, at, cropJpeg });
+        cropJpeg?.fill(0);
+        deps.link.link?.publishAlert(msg);
+        deps.audit.append({ type: 'alert', alertId, sessionId, subjectRef: alert.subject.ref, score: msg.score, threshold: msg.threshold }, at);
+        deps.logger.info('alert raised', { alertId, sessionId, subjectRef: alert.subject.ref, score: msg.score, threshold: msg.threshold, trackId: alert.trackId, evidenceFrames: alert.framesOfEvidence });
+      } catch (err) {
+        deps.logger.error('alert could not be handed to the outbox', { alertId, error: err as Error });
+      } finally {
+        releaseAlertCrop(alert);
+      }
+    })();
+    this.pendingAlerts.add(p);
+    void p.finally(() => this.pendingAlerts.delete(p));
+  }
+}

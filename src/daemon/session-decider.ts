@@ -1,0 +1,46 @@
+/**
+ * The decision for whatever session is active: a new AlertDecider per session (its threshold,
+ * target rate and watchlist size come from the session), none between sessions. The recognition
+ * chain talks to this one object for the daemon's whole life.
+ */
+import type { DecisionConfig } from '../recognition/config';
+import { AlertDecider, type Alert, type DecisionBasis, type Observation } from '../recognition/decision';
+import type { RgbImage } from '../vision/types';
+
+export class SessionDecider {
+  private current: AlertDecider | undefined;
+
+  constructor(private readonly cfg: DecisionConfig) {}
+
+  /** A session started: decisions from now on use its basis. */
+  begin(basis: DecisionBasis): void {
+    this.end();
+    this.current = new AlertDecider(this.cfg, basis);
+  }
+
+  /** The session ended: every track's evidence and crops are dropped. */
+  end(): void {
+    this.current?.endAll();
+    this.current = undefined;
+  }
+
+  get active(): boolean {
+    return this.current !== undefined;
+  }
+
+  observe(obs: Observation): Alert | undefined {
+    return this.current?.observe(obs);
+  }
+
+  holdsCrop(img: RgbImage): boolean {
+    return this.current?.holdsCrop(img) ?? false;
+  }
+
+  endTrack(trackId: number): void {
+    this.current?.endTrack(trackId);
+  }
+
+  endAll(): void {
+    this.current?.endAll();
+  }
+}

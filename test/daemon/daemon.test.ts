@@ -1,0 +1,125 @@
+/**
+ * The daemon as systemd runs it: a child process (`lfr-edge run`) against a real Mosquitto with
+ * mutual TLS and a file camera. Health and status appear; a session started over MQTT with a
+ * real signed bundle yields alerts; an officer adjudicates one; SIGTERM produces the signed
+ * record (right counts, successful wipe) and leaves nothing in the runtime directory.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { connectCentral } from '../../src/central/client';
+import { sendCommand } from '../../src/central/send';
+import { verifyRecord } from '../../src/comms/record-signature';
+import { packageRoot } from '../../src/paths';
+import { loadPrivateKey, loadPublicKey } from '../../src/watchlist/keys';
+import { needsSharedData, sharedData } from '../helpers/data';
+import { collect, mosquittoAvailable, MosquittoBroker, waitFor } from '../helpers/mosquitto';
+import { tempDir } from '../helpers/unit';
+
+const root = packageRoot();
+const cli = path.join(root, 'dist', 'src', 'cli.js');
+const node = process.execPath;
+const lfr = (args: string[], env: NodeJS.ProcessEnv = {}) => {
+  const r = spawnSync(node, [cli, ...args], { encoding: 'utf8', env: { ...process.env, LFR_EDGE__VISION__PROVIDERS: '["cpu"]', ...env } });
+  if (r.status !== 0) throw new Error(`lfr-edge ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+};
+
+const skip = mosquittoAvailable() ?? needsSharedData('video').skip;
+
+t.test('daemon: health, a session over MQTT with alerts, adjudication, SIGTERM record and wipe', { skip, timeout: 240_000 }, async (t) => {
+  const dir = tempDir('lfr-daemon-');
+  const keys = path.join(dir, 'keys');
+  const authority = path.join(dir, 'authority');
+  lfr(['keys', 'init', '--dir', keys]);
+  lfr(['keys', 'authority', '--dir', authority]);
+  const photos = path.join(dir, 'photos');
+  spawnSync('mkdir', ['-p', photos]);
+  for (const who of ['lin-manuel-miranda', 'barack-obama']) spawnSync('cp', ['-r', sharedData('people', who), photos]);
+  const bundle = path.join(dir, 'watchlist.lfwl');
+  lfr(['watchlist', 'build', '--photos', photos, '--unit-pub', path.join(keys, 'unit-x25519.pub'), '--authority-key', path.join(authority, 'authority-ed25519.key'), '--out', bundle, '--unit-id', 'van-1', '--category', 'wanted']);
+
+  const broker = await MosquittoBroker.create();
+  await broker.start();
+  t.teardown(() => broker.stop());
+  const unitCert = broker.clientCert('van-1');
+  const centralCert = broker.clientCert('central');
+  const config = {
+    unit: { id: 'van-1' },
+    paths: { runtimeDir: path.join(dir, 'run'), stateDir: path.join(dir, 'state'), keysDir: keys },
+    mqtt: {
+      url: broker.url, tls: { caFile: broker.caFile, certFile: unitCert.cert, keyFile: unitCert.key },
+      healthIntervalS: 1, keepaliveS: 5, reconnectMinS: 0.2, reconnectMaxS: 1,
+      commands: { authorityPublicKeyFile: path.join(authority, 'authority-ed25519.pub') },
+    },
+    camera: { template: 'file', settings: { location: sharedData('video', 'hamilton-clip.mp4'), realtime: true } },
+    vision: { providers: ['cpu'] },
+    logging: { level: 'info' },
+  };
+  const cfgFile = path.join(dir, 'config.json');
+  writeFileSync(cfgFile, JSON.stringify(config));
+  lfr(['config', 'validate', cfgFile]);
+
+  const central = await connectCentral({ broker: broker.url, ca: broker.caFile, cert: centralCert.cert, key: centralCert.key });
+  t.teardown(() => central.end(true));
+  const seen = collect(central);
+  await central.subscribeAsync('lfr/v1/van-1/#', { qos: 1 });
+
+  const child = spawn(node, [cli, 'run', '--config', cfgFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+
+  const of = (kind: string) => seen.filter((m) => m.topic === `lfr/v1/van-1/${kind}`).map((m) => m.json);
+  await waitFor(() => of('status').some((s) => s.state === 'online'), 30_000, 'status online');
+  await waitFor(() => of('health').some((h) => h.camera?.state === 'streaming'), 40_000, 'health with the camera streaming');
+  const h = of('health').at(-1);
+  t.equal(h.provider, 'cpu', 'health reports the provider in use');
+  t.equal(h.session.state, 'idle');
+  t.ok(h.memory.processRssBytes > 0 && h.cpu.cores > 0, 'machine figures present');
+  t.ok(of('session').some((s) => s.state === 'idle'), 'session state published');
+
+  const authKey = loadPrivateKey(path.join(authority, 'authority-ed25519.key'), ['ed25519']);
+  const start = await sendCommand(central, { type: 'start-session', unitId: 'van-1', body: { bundle: readFileSync(bundle).toString('base64') } }, authKey, 30);
+  t.equal(start.outcome.kind, 'result');
+  if (start.outcome.kind !== 'result') return;
+  t.equal(start.outcome.result.accepted, true, `start-session accepted: ${JSON.stringify(start.outcome.result)}`);
+  await waitFor(() => of('session').some((s) => s.state === 'active'), 10_000, 'session active');
+  const active = of('session').find((s) => s.state === 'active');
+  t.equal(active.watchlistSize, 2);
+  t.ok(active.threshold > 0.3 && active.threshold < 0.7, `threshold ${active.threshold} from the calibration`);
+
+  // The file camera loops the clip (EOS restarts it): Lin-Manuel Miranda is on stage in it.
+  await waitFor(() => of('alert').length > 0, 90_000, 'an alert');
+  const alert = of('alert')[0];
+  t.match(alert, { v: 1, unitId: 'van-1', sessionId: active.sessionId, category: 'wanted' });
+  t.ok(['lin-manuel-miranda', 'barack-obama'].includes(alert.subjectRef), `alert for ${alert.subjectRef}`);
+  t.ok(alert.score >= alert.threshold && alert.evidenceFrames >= 3, 'track-level evidence above the threshold');
+  t.notOk('crop' in alert, 'no crop unless mqtt.alertCrops');
+
+  const adj = await sendCommand(central, { type: 'adjudicate', unitId: 'van-1', body: { alertId: alert.alertId, verdict: 'confirmed' } }, authKey, 15);
+  t.ok(adj.outcome.kind === 'result' && adj.outcome.result.accepted, 'adjudication accepted');
+
+  child.kill('SIGTERM');
+  const code = await exited;
+  t.equal(code, 0, 'clean exit on SIGTERM');
+  await waitFor(() => of('record').length > 0, 10_000, 'the deployment record');
+  const rec = of('record')[0];
+  const alertsSent = new Set(of('alert').map((a) => a.alertId)).size;
+  t.equal(rec.endedBy, 'sigterm');
+  t.equal(rec.sessionId, active.sessionId);
+  t.equal(rec.alerts, alertsSent, 'record counts every alert');
+  t.equal(rec.confirmed, 1);
+  t.equal(rec.falseAlerts, 0);
+  t.ok(rec.facesProcessed >= rec.alerts, 'faces processed counted');
+  t.equal(rec.wipe.ok, true, 'wipe ok');
+  t.ok(verifyRecord(rec, loadPublicKey(path.join(keys, 'unit-ed25519.pub'), ['ed25519'])), 'record signed by the unit');
+  await waitFor(() => of('status').some((s) => s.state === 'offline'), 5_000, 'status offline');
+  t.same(readdirSync(config.paths.runtimeDir), [], 'nothing left in the runtime directory');
+  const log = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  t.ok(log.some((l) => l.msg === 'daemon ready'), 'READY logged');
+  t.notOk(out.includes('"embedding":['), 'no embedding in the logs');
+});
