@@ -21,6 +21,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'validate or show configuration',
     load: () => { const m = require('./commands/config') as typeof import('./commands/config'); return { command: m.configCommand, usage: m.usage }; },
   },
+  demo: {
+    summary: 'a whole deployment on this machine with nothing set up (npm start)',
+    load: () => { const m = require('./commands/demo') as typeof import('./commands/demo'); return { command: m.demoCommand, usage: m.usage }; },
+  },
   embed: {
     summary: 'detect, align, quality-score and embed the faces in image files',
     load: () => { const m = require('./commands/embed') as typeof import('./commands/embed'); return { command: m.embedCommand, usage: m.usage }; },

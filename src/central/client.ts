@@ -11,6 +11,8 @@ export interface CentralConnectOptions {
   password?: string;
   /** Seconds to wait for the connection. */
   timeoutS?: number;
+  /** MQTT 5 (default) or 3.1.1 (4) for brokers that speak only that (e.g. the demo's in-process one). */
+  protocolVersion?: 4 | 5;
 }
 
 export class CentralConnectError extends Error {
@@ -30,7 +32,7 @@ export async function connectCentral(o: CentralConnectOptions): Promise<MqttClie
   if (!/^(mqtts?|wss?):\/\//.test(o.broker)) throw new CentralConnectError(`--broker '${o.broker}' is not a broker URL (mqtts://host:8883)`);
   if (Boolean(o.cert) !== Boolean(o.key)) throw new CentralConnectError('--cert and --key go together');
   const client = mqtt.connect(o.broker, {
-    protocolVersion: 5,
+    protocolVersion: o.protocolVersion ?? 5,
     ca: read(o.ca, '--ca'),
     cert: read(o.cert, '--cert'),
     key: read(o.key, '--key'),

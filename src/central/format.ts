@@ -25,7 +25,7 @@ export function formatMessage(topic: string, payload: unknown, retained = false)
       const h = p as unknown as HealthMessage;
       const cam = h.camera ? `camera ${h.camera.state} ${h.camera.fpsIn}/${h.camera.fpsProcessed}/${h.camera.fpsDropped} fps in/proc/drop` : 'camera -';
       const temps = Object.values(h.temperaturesC ?? {});
-      return `${head} ${cam}, ${h.provider ?? '-'}, cpu ${pct(h.cpu?.usagePercent)}, mem ${pct(h.memory?.usedPercent)}, disk ${pct(h.disk?.usedPercent)}, gpu ${pct(h.gpu?.loadPercent)}, max ${temps.length ? Math.max(...temps) : '-'}°C, outbox ${h.outbox?.depth ?? '-'}, session ${h.session?.state ?? '-'}, up ${h.uptimeS}s${tail}`;
+      return `${head} ${cam}, provider ${h.provider ?? '-'}, cpu ${pct(h.cpu?.usagePercent)}, mem ${pct(h.memory?.usedPercent)}, disk ${pct(h.disk?.usedPercent)}, gpu ${pct(h.gpu?.loadPercent)}, max ${temps.length ? Math.max(...temps) : '-'}°C, outbox ${h.outbox?.depth ?? '-'}, session ${h.session?.state ?? '-'}, up ${h.uptimeS}s${tail}`;
     }
     case 'session': {
       const s = p as unknown as SessionMessage;

@@ -80,6 +80,9 @@ export class RecognitionComponent implements Component {
     const log = deps.logger;
     this.vision = await VisionWorker.start(cfg.vision, deps.models(), log, { logLevel: cfg.logging.level as never });
     const vision = this.vision;
+    if (vision.provider !== cfg.vision.providers[0]) {
+      log.warn('inference runs on a fallback execution provider', { provider: vision.provider, preferred: cfg.vision.providers[0], remedy: 'on a Jetson: check the TensorRT build of onnxruntime-node (docs/jetson.md)' });
+    }
     const metered: FrameAnalyzer = {
       analyze: async (img, opts) => {
         const res = await vision.analyze(img, opts);

@@ -92,7 +92,7 @@ export async function createOrtModel(
     } catch (err) {
       const reason = (err as Error).message.split('\n')[0];
       attempts.push({ provider, ok: false, reason });
-      logger.warn('execution provider unavailable, falling back', { model: path.basename(modelFile), provider, reason });
+      logger.info('execution provider unavailable, falling back', { model: path.basename(modelFile), provider, reason });
     }
   }
   throw new Error(
