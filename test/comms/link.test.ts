@@ -60,7 +60,7 @@ t.test('unit link against a real Mosquitto with mutual TLS', { skip }, async (t)
     link.publishRecord(record(unitId));
     await waitFor(() => got.some((m) => m.topic.endsWith('/record')), 5000, 'the record');
     const alert = got.find((m) => m.topic === `lfr/v1/${unitId}/alert`);
-    t.match(alert?.json, { v: 1, alertId: 'a-1', unitId, sessionId: 'sess-1', subjectRef: 'S-1', category: 'wanted', score: 0.61, threshold: 0.42, trackId: 1, evidenceFrames: 3, quality: { score: 0.9 } });
+    t.match(alert?.json, { v: 1, alertId: 'a-1', unitId, sessionId: 'sess-1', subjectRef: 'S-1', category: 'wanted', score: 0.61, threshold: 0.42, trackId: 1, evidenceFrames: 3, quality: { interOcularPx: 62, sharpness: 240, detScore: 0.99 } });
     t.equal(alert?.json.crop, undefined, 'no crop when mqtt.alertCrops is off');
     const rec = got.find((m) => m.topic.endsWith('/record'))!.json;
     t.ok(verifyRecord(rec, keys.publicKey), 'the record verifies against the unit public key');
