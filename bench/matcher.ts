@@ -4,6 +4,7 @@
  *
  *   npm run build && node dist/bench/matcher.js          (or via bench/run.ts: benchMatcher())
  */
+import { seededRandom } from '../src/eval/bootstrap';
 import { Matcher } from '../src/recognition/matcher';
 
 export interface MatcherBenchRow {
@@ -25,17 +26,6 @@ function randomUnit(dim: number, rand: () => number): Float32Array {
   return v;
 }
 
-/** Deterministic PRNG (mulberry32) so every run uses the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function timePerQuery(fn: (q: Float32Array) => unknown, queries: Float32Array[], minMs: number): number {
   for (let i = 0; i < 5; i++) fn(queries[i % queries.length]); // warm-up
@@ -54,7 +44,7 @@ export function benchMatcher(opts: { sizes?: number[]; dimension?: number; kerne
   const sizes = opts.sizes ?? [1_000, 10_000, 100_000];
   const dim = opts.dimension ?? 512;
   const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
-  const rand = prng(42);
+  const rand = seededRandom(42);
   const queries = Array.from({ length: 16 }, () => randomUnit(dim, rand));
   const rows: MatcherBenchRow[] = [];
   print(`matcher: ${dim}-d, brute force, ms per query`);

@@ -7,6 +7,7 @@
  * Ids only, never biometrics: an event whose fields hold a typed array or an ArrayBuffer (an
  * embedding, a crop, pixels) or are named like one (embedding, crop, image...) is refused.
  */
+import { canonicalJson } from '../canonical-json';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -42,20 +43,7 @@ export class AuditError extends Error {
 }
 
 /** JSON with object keys sorted at every level: the bytes an entry's hash is computed over. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return JSON.stringify(value);
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new AuditError(`non-finite number ${value} cannot be audited`);
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-  }
-  throw new AuditError(`a ${typeof value} cannot be audited`);
-}
+export { canonicalJson };
 
 export function entryHash(entryWithoutHash: Record<string, unknown>): string {
   return createHash('sha256').update(canonicalJson(entryWithoutHash), 'utf8').digest('hex');

@@ -4,7 +4,7 @@
  * Pure: the caller passes the keys and the time.
  */
 import { randomUUID, sign, verify, type KeyObject } from 'node:crypto';
-import { canonicalJson } from './canonical-json';
+import { canonicalJson } from '../canonical-json';
 import type { CommandEnvelope, CommandFields, RefusalReason } from './messages';
 
 export function signedBytes(f: CommandFields): Buffer {

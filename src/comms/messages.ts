@@ -5,6 +5,7 @@
  */
 
 /** `status` (QoS 1, retained). `offline` is also the Last Will. */
+import type { DeploymentRecord } from '../session/state';
 export interface StatusMessage {
   v: 1;
   state: 'online' | 'offline';
@@ -67,35 +68,9 @@ export interface AlertMessage {
   at: string;
 }
 
-export interface WipeResult {
-  ok: boolean;
-  filesRemoved: string[];
-  leftovers: string[];
-  keyZeroed: boolean;
-  at: string;
-}
-
-/** The deployment record (contract with src/session/). */
-export interface DeploymentRecord {
-  v: 1;
-  sessionId: string;
-  unitId: string;
-  bundleId: string;
-  startedAt: string;
-  endedAt: string;
-  endedBy: 'command' | 'expiry' | 'sigterm' | 'aborted';
-  watchlistSize: number;
-  threshold: number;
-  targetFalseAlertRate: number;
-  decidingGroup?: string;
-  facesProcessed: number;
-  tracks: number;
-  alerts: number;
-  confirmed: number;
-  falseAlerts: number;
-  unadjudicated: number;
-  wipe: WipeResult;
-}
+/** The deployment record and its wipe result: declared once, by the session (src/session/state.ts). */
+export type { DeploymentRecord } from '../session/state';
+export type { WipeResult } from '../watchlist/store';
 
 export interface RecordSignature {
   alg: 'Ed25519';

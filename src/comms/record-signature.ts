@@ -3,7 +3,7 @@
  * wrote it and that nobody changed it on the way.
  */
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { canonicalJson } from './canonical-json';
+import { canonicalJson } from '../canonical-json';
 import type { DeploymentRecord, RecordMessage } from './messages';
 
 /** Hex sha256 of the raw 32-byte Ed25519/X25519 public key, first 16 bytes (as src/watchlist/keys.ts). */

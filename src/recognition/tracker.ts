@@ -8,6 +8,8 @@
  * than maxUnseenFrames frames ends: its embedding is zeroed and forgotten (nothing is kept or
  * written), and its id is reported so the decision drops its evidence too.
  */
+import { iou } from '../vision/detector';
+import { cosine as dot } from '../vision/embedder';
 import type { Box, Face } from '../vision/types';
 import type { TrackerConfig } from './config';
 
@@ -32,21 +34,9 @@ export interface TrackUpdate {
   ended: { id: number; firstSeen: number; lastSeen: number; hits: number }[];
 }
 
-export function iou(a: Box, b: Box): number {
-  const ix = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-  const iy = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-  const inter = ix * iy;
-  const areaA = Math.max(0, a[2] - a[0]) * Math.max(0, a[3] - a[1]);
-  const areaB = Math.max(0, b[2] - b[0]) * Math.max(0, b[3] - b[1]);
-  const union = areaA + areaB - inter;
-  return union > 0 ? inter / union : 0;
-}
-
-export function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
+// Box overlap and embedding similarity are the vision core's own (one definition each).
+export { iou } from '../vision/detector';
+export { cosine as dot } from '../vision/embedder';
 
 type TrackFace = Pick<Face, 'box' | 'embedding'>;
 

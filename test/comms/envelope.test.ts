@@ -1,6 +1,6 @@
 import t from 'tap';
 import { generateKeyPairSync } from 'node:crypto';
-import { canonicalJson } from '../../src/comms/canonical-json';
+import { canonicalJson } from '../../src/canonical-json';
 import { signCommand, verifyCommand, CommandRefusedError } from '../../src/comms/command-envelope';
 import { signRecord, verifyRecord, fingerprintOf } from '../../src/comms/record-signature';
 import { parseTopic, unitTopic, commandTopic } from '../../src/comms/topics';

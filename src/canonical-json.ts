@@ -1,5 +1,5 @@
 /**
- * Canonical JSON for signatures: object keys sorted by UTF-16 code unit order at every level, no
+ * Canonical JSON for signatures and the audit log's hash chain: object keys sorted by UTF-16 code unit order at every level, no
  * whitespace, `undefined` members left out (as JSON.stringify does). Non-finite numbers, functions,
  * symbols, bigints and typed arrays are refused: a signed value must mean one thing only.
  */
