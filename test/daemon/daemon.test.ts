@@ -1,8 +1,9 @@
 /**
  * The daemon as systemd runs it: a child process (`lfr-edge run`) against a real Mosquitto with
  * mutual TLS and a file camera. Health and status appear; a session started over MQTT with a
- * real signed bundle yields alerts; an officer adjudicates one; SIGTERM produces the signed
- * record (right counts, successful wipe) and leaves nothing in the runtime directory.
+ * real signed bundle yields alerts; an officer adjudicates one; `central send end-session` gives
+ * the signed record (right counts, successful wipe, nothing left in the runtime directory); a
+ * second session is ended by SIGTERM, which wipes it and sends its record before the exit.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,7 +29,7 @@ const lfr = (args: string[], env: NodeJS.ProcessEnv = {}) => {
 
 const skip = mosquittoAvailable() ?? needsSharedData('video').skip;
 
-t.test('daemon: health, a session over MQTT with alerts, adjudication, SIGTERM record and wipe', { skip, timeout: 240_000 }, async (t) => {
+t.test('daemon: health, a full session over MQTT (alerts, adjudication, end-session record), SIGTERM record and wipe', { skip, timeout: 240_000 }, async (t) => {
   const dir = tempDir('lfr-daemon-');
   const keys = path.join(dir, 'keys');
   const authority = path.join(dir, 'authority');
@@ -103,20 +104,40 @@ t.test('daemon: health, a session over MQTT with alerts, adjudication, SIGTERM r
   const adj = await sendCommand(central, { type: 'adjudicate', unitId: 'van-1', body: { alertId: alert.alertId, verdict: 'confirmed' } }, authKey, 15);
   t.ok(adj.outcome.kind === 'result' && adj.outcome.result.accepted, 'adjudication accepted');
 
-  child.kill('SIGTERM');
-  const code = await exited;
-  t.equal(code, 0, 'clean exit on SIGTERM');
+  // end-session through the central CLI, as an operator would: the record with the right counts.
+  const end = spawnSync(node, [cli, 'central', 'send', 'end-session', '--unit', 'van-1', '--authority-key', path.join(authority, 'authority-ed25519.key'),
+    '--broker', broker.url, '--ca', broker.caFile, '--cert', centralCert.cert, '--key', centralCert.key, '--timeout', '20'], { encoding: 'utf8' });
+  t.equal(end.status, 0, `central send end-session: ${end.stdout}${end.stderr}`);
   await waitFor(() => of('record').length > 0, 10_000, 'the deployment record');
   const rec = of('record')[0];
   const alertsSent = new Set(of('alert').map((a) => a.alertId)).size;
-  t.equal(rec.endedBy, 'sigterm');
+  t.equal(rec.endedBy, 'command');
   t.equal(rec.sessionId, active.sessionId);
   t.equal(rec.alerts, alertsSent, 'record counts every alert');
   t.equal(rec.confirmed, 1);
   t.equal(rec.falseAlerts, 0);
-  t.ok(rec.facesProcessed >= rec.alerts, 'faces processed counted');
+  t.equal(rec.unadjudicated, alertsSent - 1);
+  t.equal(rec.watchlistSize, 2);
+  t.equal(rec.threshold, active.threshold, 'record states the threshold used');
+  t.equal(rec.targetFalseAlertRate, 1e-3, 'and the rate it was calibrated for');
+  t.ok(rec.facesProcessed >= rec.alerts && rec.tracks > 0, 'faces and tracks counted');
   t.equal(rec.wipe.ok, true, 'wipe ok');
   t.ok(verifyRecord(rec, loadPublicKey(path.join(keys, 'unit-ed25519.pub'), ['ed25519'])), 'record signed by the unit');
+  t.same(readdirSync(config.paths.runtimeDir), [], 'nothing left in the runtime directory after end-session');
+
+  // A second session, ended by SIGTERM: the daemon wipes it and sends its record before exiting.
+  const bundle2 = path.join(dir, 'watchlist2.lfwl');
+  lfr(['watchlist', 'build', '--photos', photos, '--unit-pub', path.join(keys, 'unit-x25519.pub'), '--authority-key', path.join(authority, 'authority-ed25519.key'), '--out', bundle2, '--unit-id', 'van-1']);
+  const start2 = await sendCommand(central, { type: 'start-session', unitId: 'van-1', body: { bundle: readFileSync(bundle2).toString('base64') } }, authKey, 30);
+  t.ok(start2.outcome.kind === 'result' && start2.outcome.result.accepted, 'second session accepted');
+  await waitFor(() => of('session').filter((s) => s.state === 'active').length >= 2, 10_000, 'second session active');
+  child.kill('SIGTERM');
+  const code = await exited;
+  t.equal(code, 0, 'clean exit on SIGTERM');
+  await waitFor(() => of('record').length > 1, 10_000, 'the second record');
+  const rec2 = of('record')[1];
+  t.equal(rec2.endedBy, 'sigterm');
+  t.equal(rec2.wipe.ok, true, 'SIGTERM wiped the session');
   await waitFor(() => of('status').some((s) => s.state === 'offline'), 5_000, 'status offline');
   t.same(readdirSync(config.paths.runtimeDir), [], 'nothing left in the runtime directory');
   const log = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
