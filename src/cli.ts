@@ -13,6 +13,10 @@ interface CommandEntry {
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
+  camera: {
+    summary: 'print the GStreamer pipeline the unit would run (to check it with gst-launch-1.0)',
+    load: () => { const m = require('./commands/camera') as typeof import('./commands/camera'); return { command: m.cameraCommand, usage: m.usage }; },
+  },
   central: {
     summary: 'watch units (status, health, alerts) and send them signed commands over MQTT',
     load: () => { const m = require('./commands/central') as typeof import('./commands/central'); return { command: m.centralCommand, usage: m.usage }; },
