@@ -15,7 +15,12 @@ import type { Matcher } from './matcher';
 import type { Tracker } from './tracker';
 
 export interface FrameAnalyzer {
-  analyze(img: RgbImage, opts?: { withAligned?: boolean; transfer?: boolean }): Promise<FrameAnalysis>;
+  /**
+   * The chain asks for `embed: 'quality-passing'`: a face failing the quality gate is never
+   * matched, so it need not be embedded (its embedding is then empty; the tracker follows it by
+   * box overlap). An analyzer may embed it anyway.
+   */
+  analyze(img: RgbImage, opts?: { withAligned?: boolean; transfer?: boolean; embed?: 'all' | 'quality-passing' }): Promise<FrameAnalysis>;
 }
 
 export interface ChainCounts {
@@ -54,7 +59,7 @@ export class RecognitionChain {
   async processFrame(frame: Frame): Promise<void> {
     const t0 = performance.now();
     const { vision, tracker, decider, onAlert } = this.deps;
-    const analysis = await vision.analyze(frame.image, { transfer: true, withAligned: true });
+    const analysis = await vision.analyze(frame.image, { transfer: true, withAligned: true, embed: 'quality-passing' });
     const t = analysis.times;
     this.c.modelMs += t.detectRun + t.landmarkRun + t.embedRun;
     this.c.facesDetected += analysis.faces.length;
@@ -63,7 +68,7 @@ export class RecognitionChain {
     const matcher = this.deps.matcher();
     analysis.faces.forEach((face, i) => {
       if (face.quality.passed) this.c.facesPassingQuality++;
-      const top1 = matcher && matcher.size > 0 ? matcher.top1(face.embedding) : undefined;
+      const top1 = face.quality.passed && face.embedding.length > 0 && matcher && matcher.size > 0 ? matcher.top1(face.embedding) : undefined;
       const alert = decider.observe({ trackId: update.trackIds[i], at: frame.capturedAt, quality: face.quality, top1, crop: face.aligned });
       face.embedding.fill(0);
       // A crop that is neither a track's best (held by the decision) nor an alert's is not kept.

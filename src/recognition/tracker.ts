@@ -7,6 +7,11 @@
  * first, each track and face at most once. Unmatched faces start tracks. A track unseen for more
  * than maxUnseenFrames frames ends: its embedding is zeroed and forgotten (nothing is kept or
  * written), and its id is reported so the decision drops its evidence too.
+ *
+ * A face may come without an embedding (empty: the live chain does not embed faces that fail the
+ * quality gate). Such a face continues a track on box overlap alone (IoU >= minIou; never
+ * reacquired without overlap) and does not change the track's embedding; a track started by one
+ * takes the embedding of the first embedded face that joins it.
  */
 import { iou } from '../vision/detector';
 import { cosine as dot } from '../vision/embedder';
@@ -21,8 +26,13 @@ export interface Track {
   hits: number;
   unseenFrames: number;
   box: Box;
-  /** Running mean of the track's embeddings, re-normalised (biometric: zeroed when the track ends). */
+  /**
+   * Running mean of the track's embeddings, re-normalised (biometric: zeroed when the track ends).
+   * Empty while no face of the track had an embedding.
+   */
   embedding: Float32Array;
+  /** Frames whose face had an embedding (the weight of the running mean). */
+  embeddedHits: number;
 }
 
 export interface TrackUpdate {
@@ -55,6 +65,11 @@ export class Tracker {
     for (const t of this.tracks.values()) {
       faces.forEach((face, f) => {
         const overlap = iou(t.box, face.box);
+        if (t.embedding.length === 0 || face.embedding.length === 0) {
+          // Without two embeddings to compare: box overlap alone.
+          if (overlap >= this.cfg.minIou) pairs.push({ t, f, score: overlap });
+          return;
+        }
         const sim = dot(t.embedding, face.embedding);
         const ok = (overlap >= this.cfg.minIou && sim >= this.cfg.minContinuity) || sim >= this.cfg.minReacquire;
         if (ok) pairs.push({ t, f, score: overlap + sim });
@@ -72,7 +87,7 @@ export class Tracker {
     const started: number[] = [];
     faces.forEach((face, f) => {
       if (trackIds[f]) return;
-      const t: Track = { id: this.nextId++, firstSeen: at, lastSeen: at, hits: 1, unseenFrames: 0, box: [...face.box] as Box, embedding: new Float32Array(face.embedding) };
+      const t: Track = { id: this.nextId++, firstSeen: at, lastSeen: at, hits: 1, unseenFrames: 0, box: [...face.box] as Box, embedding: new Float32Array(face.embedding), embeddedHits: face.embedding.length > 0 ? 1 : 0 };
       this.tracks.set(t.id, t);
       trackIds[f] = t.id;
       started.push(t.id);
@@ -97,8 +112,14 @@ export class Tracker {
     t.unseenFrames = 0;
     t.lastSeen = at;
     t.box = [...face.box] as Box;
+    if (face.embedding.length === 0) return;
+    t.embeddedHits++;
+    if (t.embedding.length === 0) {
+      t.embedding = new Float32Array(face.embedding);
+      return;
+    }
     // Running mean (weight of history capped so that the track follows slow changes), re-normalised.
-    const w = Math.min(t.hits - 1, 9) / Math.min(t.hits, 10);
+    const w = Math.min(t.embeddedHits - 1, 9) / Math.min(t.embeddedHits, 10);
     let norm = 0;
     for (let i = 0; i < t.embedding.length; i++) {
       const v = w * t.embedding[i] + (1 - w) * face.embedding[i];

@@ -17,6 +17,12 @@ import type { Face, FrameAnalysis, RgbImage, StageTimes } from './types';
 export interface AnalyzeOptions {
   /** Keep the aligned 112x112 crop on each face (for an alert's best crop). */
   withAligned?: boolean;
+  /**
+   * 'all' (default): every face is embedded (eval, embed, watchlist photos). 'quality-passing':
+   * faces that fail the quality gate are not embedded (their `embedding` is empty, length 0): the
+   * live chain never matches them, and the embedder is most of the per-face time.
+   */
+  embed?: 'all' | 'quality-passing';
 }
 
 const now = () => performance.now();
@@ -105,15 +111,18 @@ export class FaceAnalyzer {
       const quality = assessQuality(fivePoints, aligned, det.score, this.cfg.quality);
       a = now();
       times.quality += a - b;
-      embedderInput(aligned, this.embInput);
-      b = now();
-      times.embedPre += b - a;
-      const embOut = await this.embedder.session.run({
-        [this.embedder.inputName]: new ort.Tensor('float32', this.embInput, [1, 3, 112, 112]),
-      });
-      a = now();
-      times.embedRun += a - b;
-      const embedding = l2Normalise(embOut[this.embedder.outputNames[0]].data as Float32Array);
+      let embedding: Float32Array = new Float32Array(0); // a fresh one per face: the worker transfers its buffer
+      if (quality.passed || opts.embed !== 'quality-passing') {
+        embedderInput(aligned, this.embInput);
+        b = now();
+        times.embedPre += b - a;
+        const embOut = await this.embedder.session.run({
+          [this.embedder.inputName]: new ort.Tensor('float32', this.embInput, [1, 3, 112, 112]),
+        });
+        a = now();
+        times.embedRun += a - b;
+        embedding = l2Normalise(embOut[this.embedder.outputNames[0]].data as Float32Array);
+      }
       const face: Face = { box: det.box, detScore: det.score, landmarks, fivePoints, quality, embedding };
       if (opts.withAligned) face.aligned = aligned;
       faces.push(face);

@@ -75,7 +75,7 @@ export class VisionWorker {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new Error('vision worker is closed'));
     const id = this.nextId++;
-    const req: WorkerRequest = { kind: 'analyze', id, img, withAligned: !!opts.withAligned };
+    const req: WorkerRequest = { kind: 'analyze', id, img, withAligned: !!opts.withAligned, embed: opts.embed };
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage(req, opts.transfer ? [img.data.buffer as ArrayBuffer] : []);

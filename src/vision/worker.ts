@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger, type LogLevel } from '../log';
 import type { VerifiedModels } from '../models/manifest';
-import { FaceAnalyzer } from './analyzer';
+import { FaceAnalyzer, type AnalyzeOptions } from './analyzer';
 import type { VisionConfig } from './config';
 import type { RgbImage } from './types';
 
@@ -15,7 +15,7 @@ export interface WorkerInit {
   logLevel: LogLevel;
 }
 export type WorkerRequest =
-  | { kind: 'analyze'; id: number; img: RgbImage; withAligned: boolean }
+  | { kind: 'analyze'; id: number; img: RgbImage; withAligned: boolean; embed?: AnalyzeOptions['embed'] }
   | { kind: 'close'; id: number };
 export type WorkerResponse =
   | { kind: 'ready'; provider: string; attempts: unknown[] }
@@ -48,7 +48,7 @@ FaceAnalyzer.create(init.cfg, init.models, logger).then(
         return;
       }
       try {
-        const result = await analyzer.analyze(req.img, { withAligned: req.withAligned });
+        const result = await analyzer.analyze(req.img, { withAligned: req.withAligned, embed: req.embed });
         const transfer: ArrayBuffer[] = [];
         for (const f of result.faces) {
           transfer.push(f.embedding.buffer as ArrayBuffer);

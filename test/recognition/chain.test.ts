@@ -74,3 +74,40 @@ t.test('without a watchlist faces are tracked and counted, never matched', async
   chain.endAll();
   t.equal(decider.trackCount, 0);
 });
+
+t.test('quality-failing faces: the chain asks for them not to be embedded, tracks them by overlap, never matches them', async (t) => {
+  const poor: FaceQuality = { ...good, interOcularPx: 8, passed: false, reasons: ['face-too-small'] };
+  const box = (i: number): Box => [10 + i * 4, 10, 60 + i * 4, 60];
+  const bare = (i: number): Face => ({ ...face(box(i), new Float32Array(0), 7), quality: poor });
+  const asked: unknown[] = [];
+  const frames: Face[][] = [[bare(0)], [bare(1)], [face(box(2), unit(0), 3)], [face(box(3), unit(0), 4)], [bare(4)], [face(box(5), unit(0), 5)]];
+  let i = 0;
+  const vision: FrameAnalyzer = {
+    analyze: async (img, opts) => {
+      asked.push(opts?.embed);
+      const times = { detectPre: 0, detectRun: 2, detectPost: 0, landmarkPre: 0, landmarkRun: 0.5, align: 0, quality: 0, embedPre: 0, embedRun: 0, total: 2.5 };
+      return { width: img.width, height: img.height, faces: frames[i++] ?? [], times };
+    },
+  };
+  const matcher = new Matcher([{ ref: 'S', category: 'wanted', embedding: unit(0) }]);
+  const top1 = matcher.top1.bind(matcher);
+  let matched = 0;
+  matcher.top1 = (q) => {
+    t.equal(q.length, 16, 'only embedded faces are matched');
+    matched++;
+    return top1(q);
+  };
+  const decider = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 3 }), { threshold: 0.5, falseAlertRate: 0.001, watchlistSize: 1 });
+  const alerts: Alert[] = [];
+  const tracker = new Tracker(TrackerConfigSchema.parse({}));
+  const chain = new RecognitionChain({ vision, tracker, decider, matcher: () => matcher, onAlert: (a) => alerts.push(a) && releaseAlertCrop(a) });
+  for (let k = 0; k < frames.length; k++) {
+    await chain.processFrame({ seq: k + 1, capturedAt: k * 40, image: { width: 320, height: 240, data: new Uint8Array(320 * 240 * 3) } });
+  }
+  t.ok(asked.every((e) => e === 'quality-passing'), 'embed: quality-passing asked for every frame');
+  t.equal(matched, 3, 'the three quality-passing faces were matched');
+  t.match(chain.counts, { facesDetected: 6, facesPassingQuality: 3, tracksStarted: 1 }, 'one track through failing and passing faces');
+  t.equal(alerts.length, 1, 'the evidence of the three passing frames alerts');
+  t.match(alerts[0], { subject: { ref: 'S' }, framesOfEvidence: 3 });
+  chain.endAll();
+});

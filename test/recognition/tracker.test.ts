@@ -75,3 +75,36 @@ t.test('endAll drops every track', async (t) => {
   t.equal(tr.endAll().length, 2);
   t.equal(tr.active.length, 0);
 });
+
+t.test('faces without an embedding (quality-failing, not embedded) are followed by box overlap alone', async (t) => {
+  const tr = new Tracker(cfg);
+  const bare = (box: Box) => ({ box, embedding: new Float32Array(0) });
+  // A track started by a face without an embedding continues on overlap...
+  t.same(tr.update([bare([0, 0, 50, 50])], 0).trackIds, [1]);
+  t.equal(tr.active[0].embedding.length, 0, 'no embedding yet');
+  t.same(tr.update([bare([5, 0, 55, 50])], 40).trackIds, [1]);
+  // ...and takes the first embedding that joins it (overlap alone: nothing to compare with yet).
+  t.same(tr.update([face([10, 0, 60, 50], 0)], 80).trackIds, [1]);
+  t.same([...tr.active[0].embedding], [...emb(0)], 'the first embedding is the track\'s');
+  t.equal(tr.active[0].embeddedHits, 1);
+  // A face without an embedding continues an embedded track on overlap and leaves its embedding as is.
+  t.same(tr.update([bare([15, 0, 65, 50])], 120).trackIds, [1]);
+  t.same([...tr.active[0].embedding], [...emb(0)]);
+  t.match(tr.active[0], { hits: 4, embeddedHits: 1 });
+  // Without overlap it cannot be re-acquired (nothing to compare): a new track.
+  t.same(tr.update([bare([300, 300, 350, 350])], 160).trackIds, [2]);
+  // The embedding continuity check still applies to embedded faces: another person at the same place is a new track.
+  t.same(tr.update([face([20, 0, 70, 50], 4)], 200).trackIds, [3]);
+});
+
+t.test('the running mean is weighted by embedded frames only', async (t) => {
+  const tr = new Tracker(cfg);
+  const bare = (box: Box) => ({ box, embedding: new Float32Array(0) });
+  tr.update([face([0, 0, 50, 50], 0)], 0);
+  for (let i = 1; i <= 5; i++) tr.update([bare([0, 0, 50, 50])], i * 40);
+  tr.update([face([0, 0, 50, 50], 0, 1)], 240); // second embedded face: weight 1/2, as if the bare frames were not there
+  const e = tr.active[0].embedding;
+  const expect = [1 + 1 / Math.SQRT2, 1 / Math.SQRT2];
+  const n = Math.hypot(expect[0], expect[1]);
+  t.ok(Math.abs(e[0] - expect[0] / n) < 1e-6 && Math.abs(e[1] - expect[1] / n) < 1e-6, `mean of two: ${e[0]}, ${e[1]}`);
+});
