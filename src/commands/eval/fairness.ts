@@ -9,7 +9,7 @@ import { rateKey } from '../../eval/roc';
 import { EmbeddingMatrix } from '../../eval/score-matrix';
 import { createProgress } from '../../vision/progress';
 import { requireOpt, UsageError, UserError, type CommandIO } from '../common';
-import { type Values, intOpt, listOpt, pct, num, embedFiles, peopleIn, readablePeople, writePlot, writeCalibration } from './shared';
+import { type Values, intOpt, listOpt, pct, num, embedFiles, peopleIn, readablePeople, writePlot, writeCalibration, runFacts } from './shared';
 
 export async function fairness(values: Values, io: CommandIO): Promise<number> {
   const dir = requireOpt(values.images, 'images');
@@ -70,12 +70,8 @@ export async function fairness(values: Values, io: CommandIO): Promise<number> {
     csvRowsNotEvaluated,
     maxPerPerson: maxPer,
     excludedImages: listed.excludedImages,
-    detectionFailures: set.noFace.length,
-    unreadable: set.unreadable.length,
-    unreadableFiles: set.unreadable.map((u) => u.file),
+    ...runFacts(set, t0),
     calibration,
-    provider: set.provider,
-    seconds: { embedding: set.seconds, total: (Date.now() - t0) / 1000 },
   };
   if (values.json) {
     io.stdout(JSON.stringify(result) + '\n');

@@ -2,7 +2,7 @@
 import { evaluateIdentification, planIdentification } from '../../eval/identify';
 import { rateKey } from '../../eval/roc';
 import { requireOpt, UserError, type CommandIO } from '../common';
-import { type Values, pct, num, embedFiles, peopleIn, readablePeople } from './shared';
+import { type Values, pct, num, embedFiles, peopleIn, readablePeople, runFacts } from './shared';
 
 export async function identify(values: Values, io: CommandIO): Promise<number> {
   const dir = requireOpt(values.images, 'images');
@@ -20,11 +20,7 @@ export async function identify(values: Values, io: CommandIO): Promise<number> {
     notReported: r.notReported.map((n) => ({ fpir: rateKey(n.fpir), reason: n.reason })),
     images: people.reduce((n, p) => n + p.images.length, 0),
     excludedImages,
-    detectionFailures: set.noFace.length,
-    unreadable: set.unreadable.length,
-    unreadableFiles: set.unreadable.map((u) => u.file),
-    provider: set.provider,
-    seconds: { embedding: set.seconds, total: (Date.now() - t0) / 1000 },
+    ...runFacts(set, t0),
   };
   if (values.json) {
     io.stdout(JSON.stringify(result) + '\n');

@@ -147,3 +147,14 @@ export function farTables(points: FarOperatingPoint[], notReported: FarNotReport
   }
   return { tar, thresholds, notReported: notReported.map((n) => ({ far: rateKey(n.far), reason: n.reason })) };
 }
+
+/** What every eval run reports about itself: failures, the provider, the time taken. */
+export function runFacts(set: EmbeddedSet & { provider: string }, t0: number) {
+  return {
+    detectionFailures: set.noFace.length,
+    unreadable: set.unreadable.length,
+    unreadableFiles: set.unreadable.map((u) => u.file),
+    provider: set.provider,
+    seconds: { embedding: set.seconds, total: (Date.now() - t0) / 1000 },
+  };
+}

@@ -9,7 +9,7 @@ import { rateKey, rocCurve, sortedDesc, tarAtFars, tenFoldAccuracy } from '../..
 import { DETECTION_FAILURE_SCORE, EmbeddingMatrix } from '../../eval/score-matrix';
 import { createProgress } from '../../vision/progress';
 import { requireOpt, UsageError, UserError, type CommandIO } from '../common';
-import { FAR_LEVELS_PAIRS, FAR_LEVELS_ALL, type Values, intOpt, pct, num, embedFiles, peopleIn, readablePeople, writePlot, writeCalibration, farTables } from './shared';
+import { FAR_LEVELS_PAIRS, FAR_LEVELS_ALL, type Values, intOpt, pct, num, embedFiles, peopleIn, readablePeople, writePlot, writeCalibration, farTables, runFacts } from './shared';
 
 export async function verify(values: Values, io: CommandIO): Promise<number> {
   const dir = requireOpt(values.images, 'images');
@@ -55,15 +55,12 @@ export async function verify(values: Values, io: CommandIO): Promise<number> {
     accuracy: null,
     accuracyNote: '10-fold accuracy needs a pairs file (--pairs)',
     ...farTables(points, notReported, FAR_LEVELS_ALL),
-    detectionFailures: set.noFace.length,
+    ...runFacts(set, t0),
     detectionFailurePairs: scores.detectionFailurePairs,
-    unreadable: set.unreadable.length,
-    unreadableFiles: set.unreadable.map((u) => u.file),
     belowQualityFaces: set.belowQuality,
     topImpostorPairs: scores.topImpostors.map((x) => ({ a: path.relative(dir, files[x.i]), b: path.relative(dir, files[x.j]), score: x.score })),
     roc: roc.map((p) => ({ far: p.far, tar: p.tar, threshold: p.threshold })),
     calibration,
-    provider: set.provider,
     seconds: { embedding: set.seconds, scoring: (Date.now() - t1) / 1000, total: (Date.now() - t0) / 1000 },
   };
   if (values.json) {
@@ -135,15 +132,11 @@ async function verifyPairs(dir: string, pairsFile: string, values: Values, io: C
     accuracyThreshold: folds.threshold,
     folds: folds.folds,
     ...farTables(points, notReported, FAR_LEVELS_PAIRS),
-    detectionFailures: set.noFace.length,
+    ...runFacts(set, t0),
     detectionFailureFiles: set.noFace,
-    unreadable: set.unreadable.length,
-    unreadableFiles: set.unreadable.map((u) => u.file),
     belowQualityFaces: set.belowQuality,
     roc: roc.map((p) => ({ far: p.far, tar: p.tar, threshold: p.threshold })),
     calibration,
-    provider: set.provider,
-    seconds: { embedding: set.seconds, total: (Date.now() - t0) / 1000 },
   };
   if (values.json) {
     io.stdout(JSON.stringify(result) + '\n');
