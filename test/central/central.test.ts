@@ -2,13 +2,9 @@ import t from 'tap';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { writeFileSync, chmodSync } from 'node:fs';
-import { mosquittoAvailable, MosquittoBroker, sleep, waitFor } from '../helpers/mosquitto';
-import { ed25519Pair, makeLink, tempDir } from '../helpers/unit';
-import { RecordingSession } from '../helpers/fake-session';
+import { mosquittoAvailable, sleep, waitFor } from '../helpers/mosquitto';
+import { startCommandUnit } from '../helpers/unit';
 import { testAlert } from '../helpers/alerts';
-import { CommandProcessor } from '../../src/comms/commands';
-import { openCommsDatabase } from '../../src/comms/outbox';
-import { SeenCommands } from '../../src/comms/seen-commands';
 import { send, watch } from '../../src/commands/central';
 import { main } from '../../src/cli';
 import { formatMessage } from '../../src/central/format';
@@ -22,25 +18,8 @@ function capture() {
 }
 
 t.test('central send and watch against a unit over a real Mosquitto', { skip }, async (t) => {
-  const broker = await MosquittoBroker.create();
-  await broker.start();
-  t.teardown(() => broker.destroy());
-  const dir = tempDir();
-  const unitKeys = ed25519Pair(dir, 'unit');
-  const authority = ed25519Pair(dir, 'authority');
-  const impostor = ed25519Pair(dir, 'impostor');
   const unitId = 'van-central';
-  const stateDir = tempDir();
-  const { link, logger } = makeLink(broker, unitId, stateDir, unitKeys.privateKey);
-  await link.start();
-  const db = openCommsDatabase(path.join(stateDir, 'outbox.sqlite'));
-  const session = new RecordingSession();
-  const processor = new CommandProcessor({
-    unitId, version: '0.1.0-test', authorityPublic: authority.publicKey, seen: new SeenCommands(db), target: session, audit: { append: () => undefined },
-    reply: (r) => link.publishCommandResult(r), limits: { maxPayloadBytes: 1 << 20, maxLifetimeS: 3600, clockSkewS: 60 }, logger,
-  });
-  link.onCommand(processor.onCommand);
-  t.teardown(async () => { await link.stop(); db.close(); });
+  const { broker, dir, authority, impostor, link, session } = await startCommandUnit(t, unitId);
   t.ok(await link.waitConnected(5000));
   const c = broker.clientCert('central');
   const tls = ['--broker', broker.url, '--ca', broker.caFile, '--cert', c.cert, '--key', c.key];

@@ -1,10 +1,8 @@
 import t from 'tap';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { collect, connectClient, mosquittoAvailable, MosquittoBroker, waitFor } from '../helpers/mosquitto';
-import { ed25519Pair, makeLink, tempDir } from '../helpers/unit';
-import { RecordingSession } from '../helpers/fake-session';
-import { CommandProcessor, type CommandAuditEntry } from '../../src/comms/commands';
+import { collect, connectClient, mosquittoAvailable, waitFor } from '../helpers/mosquitto';
+import { startCommandUnit } from '../helpers/unit';
 import { signCommand } from '../../src/comms/command-envelope';
 import { openCommsDatabase } from '../../src/comms/outbox';
 import { SeenCommands } from '../../src/comms/seen-commands';
@@ -13,27 +11,8 @@ import { commandTopic } from '../../src/comms/topics';
 const skip = mosquittoAvailable();
 
 t.test('signed commands over a real Mosquitto', { skip }, async (t) => {
-  const broker = await MosquittoBroker.create();
-  await broker.start();
-  t.teardown(() => broker.destroy());
-  const dir = tempDir();
-  const unitKeys = ed25519Pair(dir, 'unit');
-  const authority = ed25519Pair(dir, 'authority');
-  const impostor = ed25519Pair(dir, 'impostor');
   const unitId = 'van-cmd';
-  const stateDir = tempDir();
-  const { link } = makeLink(broker, unitId, stateDir, unitKeys.privateKey);
-  await link.start();
-  const db = openCommsDatabase(path.join(stateDir, 'outbox.sqlite'));
-  const seen = new SeenCommands(db);
-  const session = new RecordingSession();
-  const audit: CommandAuditEntry[] = [];
-  const processor = new CommandProcessor({
-    unitId, version: '0.1.0-test', authorityPublic: authority.publicKey, seen, target: session, audit: { append: (e) => audit.push(e) },
-    reply: (r) => link.publishCommandResult(r), limits: { maxPayloadBytes: 64 * 1024, maxLifetimeS: 3600, clockSkewS: 60 }, logger: link['deps'].logger,
-  });
-  link.onCommand(processor.onCommand);
-  t.teardown(async () => { await link.stop(); db.close(); });
+  const { broker, stateDir, authority, impostor, link, seen, session, audit } = await startCommandUnit(t, unitId, { maxPayloadBytes: 64 * 1024 });
   t.ok(await link.waitConnected(5000));
   const central: MqttClient = await connectClient(broker, 'central');
   t.teardown(() => { central.end(true); });

@@ -6,7 +6,12 @@ import path from 'node:path';
 import { MqttConfigSchema, type MqttConfig } from '../../src/comms/config';
 import { UnitLink } from '../../src/comms/link';
 import { createMemoryLogger } from '../../src/log';
-import type { MosquittoBroker } from './mosquitto';
+import { MosquittoBroker } from './mosquitto';
+import { RecordingSession } from './fake-session';
+import { CommandProcessor, type CommandAuditEntry } from '../../src/comms/commands';
+import { openCommsDatabase } from '../../src/comms/outbox';
+import { SeenCommands } from '../../src/comms/seen-commands';
+import type { Test } from 'tap';
 
 export interface Ed25519Pair {
   privateKey: KeyObject;
@@ -45,4 +50,37 @@ export function makeLink(broker: MosquittoBroker, unitId: string, stateDir: stri
   const logger = createMemoryLogger('debug');
   const link = new UnitLink({ config: linkConfig(broker, unitId, over), unitId, version: '0.1.0-test', unitEd25519Private: key, stateDir, logger });
   return { link, logger };
+}
+
+/**
+ * A unit that takes signed commands over a real broker: a started UnitLink whose commands go
+ * through a CommandProcessor to a RecordingSession, with authority and impostor key pairs.
+ * Stops itself at the end of the test `t`.
+ */
+export async function startCommandUnit(
+  t: Test,
+  unitId: string,
+  opts: { maxPayloadBytes?: number } = {},
+) {
+  const broker = await MosquittoBroker.create();
+  await broker.start();
+  t.teardown(() => broker.destroy());
+  const dir = tempDir();
+  const unitKeys = ed25519Pair(dir, 'unit');
+  const authority = ed25519Pair(dir, 'authority');
+  const impostor = ed25519Pair(dir, 'impostor');
+  const stateDir = tempDir();
+  const { link, logger } = makeLink(broker, unitId, stateDir, unitKeys.privateKey);
+  await link.start();
+  const db = openCommsDatabase(path.join(stateDir, 'outbox.sqlite'));
+  const seen = new SeenCommands(db);
+  const session = new RecordingSession();
+  const audit: CommandAuditEntry[] = [];
+  const processor = new CommandProcessor({
+    unitId, version: '0.1.0-test', authorityPublic: authority.publicKey, seen, target: session, audit: { append: (e) => audit.push(e) },
+    reply: (r) => link.publishCommandResult(r), limits: { maxPayloadBytes: opts.maxPayloadBytes ?? 1 << 20, maxLifetimeS: 3600, clockSkewS: 60 }, logger,
+  });
+  link.onCommand(processor.onCommand);
+  t.teardown(async () => { await link.stop(); db.close(); });
+  return { broker, dir, stateDir, authority, impostor, link, logger, seen, session, audit };
 }
