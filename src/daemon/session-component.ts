@@ -107,7 +107,8 @@ export class SessionComponent implements Component {
         authorityPublic,
         seen: new SeenCommands(this.seenDb),
         target,
-        audit: { append: (e) => deps.audit.append({ ...e, type: e.accepted ? 'command.accepted' : 'command.refused', commandType: e.type }, deps.now()) },
+        // The processor's `at` is the entry's time (the chain owns the field), its `type` the command's.
+        audit: { append: ({ at, type, event: _event, ...e }) => deps.audit.append({ ...e, type: e.accepted ? 'command.accepted' : 'command.refused', commandType: type }, new Date(at)) },
         reply: (r) => link.publishCommandResult(r),
         limits: cfg.mqtt.commands,
         logger: log,
