@@ -30,8 +30,6 @@ export const VisionConfigSchema = z.strictObject({
   detThreshold: z.number().min(0).max(1).default(0.65),
   /** NMS IoU threshold. */
   nmsIou: z.number().min(0).max(1).default(0.4),
-  /** At most this many faces are analysed per frame (highest detector scores first). */
-  maxFacesPerFrame: z.number().int().min(1).max(64).default(8),
   /** Boxes smaller than this (square side, source pixels) are not analysed further. */
   minFaceSidePx: z.number().min(0).default(24),
   quality: QualityConfigSchema.prefault({}),

@@ -61,6 +61,24 @@ export interface StageTimes {
   total: number;
 }
 
+/** One face found by the detector stage alone (detect()): no landmarks, quality or embedding yet. */
+export interface DetectedFace {
+  /** Square face box (as Face.box), source pixels. */
+  box: Box;
+  detScore: number;
+  /** The five alignment points, when the detector gives them (YuNet); absent when a landmark stage derives them. */
+  fivePoints?: Point[];
+}
+
+/** The detector stage's result for one frame: every face kept (zones/masks, NMS, min size), no cap. */
+export interface FrameDetections {
+  width: number;
+  height: number;
+  faces: DetectedFace[];
+  /** Only the detect* stages and total are set. */
+  times: StageTimes;
+}
+
 export interface FrameAnalysis {
   width: number;
   height: number;

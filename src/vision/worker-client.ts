@@ -8,11 +8,11 @@ import type { Logger, LogLevel } from '../log';
 import type { VerifiedModels } from '../models/manifest';
 import type { AnalyzeOptions } from './analyzer';
 import type { VisionConfig } from './config';
-import type { FrameAnalysis, RgbImage } from './types';
+import type { FrameAnalysis, FrameDetections, RgbImage } from './types';
 import type { WorkerInit, WorkerRequest, WorkerResponse } from './worker';
 
 interface Pending {
-  resolve: (r: FrameAnalysis) => void;
+  resolve: (r: FrameAnalysis | FrameDetections) => void;
   reject: (e: Error) => void;
 }
 
@@ -72,13 +72,37 @@ export class VisionWorker {
    * must not use it afterwards): no copy per frame.
    */
   analyze(img: RgbImage, opts: AnalyzeOptions & { transfer?: boolean } = {}): Promise<FrameAnalysis> {
+    return this.request<FrameAnalysis>(
+      (id) => ({ kind: 'analyze', id, img, withAligned: !!opts.withAligned, embed: opts.embed }),
+      opts.transfer ? [img.data.buffer as ArrayBuffer] : [],
+    );
+  }
+
+  /**
+   * The detector stage only (every face, no cap). The worker keeps the frame as its current one
+   * until the next detect(): analyzeDetected() works on it. `transfer` as for analyze().
+   */
+  detect(img: RgbImage, opts: { transfer?: boolean } = {}): Promise<FrameDetections> {
+    return this.request<FrameDetections>((id) => ({ kind: 'detect', id, img }), opts.transfer ? [img.data.buffer as ArrayBuffer] : []);
+  }
+
+  /**
+   * Landmarks, alignment, quality and embedding for the faces at `indices` of the last detect(),
+   * in the order of `indices`. Requests run in the order they are made, so a detect() made after
+   * this call does not change the frame it works on.
+   */
+  analyzeDetected(indices: number[], opts: AnalyzeOptions = {}): Promise<FrameAnalysis> {
+    return this.request<FrameAnalysis>((id) => ({ kind: 'analyze-detected', id, indices: [...indices], withAligned: !!opts.withAligned, embed: opts.embed }), []);
+  }
+
+  private request<T extends FrameAnalysis | FrameDetections>(make: (id: number) => WorkerRequest, transfer: ArrayBuffer[]): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new Error('vision worker is closed'));
     const id = this.nextId++;
-    const req: WorkerRequest = { kind: 'analyze', id, img, withAligned: !!opts.withAligned, embed: opts.embed };
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage(req, opts.transfer ? [img.data.buffer as ArrayBuffer] : []);
+    const req = make(id);
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as Pending['resolve'], reject });
+      this.worker.postMessage(req, transfer);
     });
   }
 
@@ -113,7 +137,8 @@ export class VisionWorker {
       case 'log':
         relayLogLine(this.logger, msg.line);
         return;
-      case 'result': {
+      case 'result':
+      case 'detections': {
         const p = this.pending.get(msg.id);
         this.pending.delete(msg.id);
         p?.resolve(msg.result);

@@ -7,7 +7,7 @@ import { createLogger, type LogLevel } from '../log';
 import type { VerifiedModels } from '../models/manifest';
 import { FaceAnalyzer, type AnalyzeOptions } from './analyzer';
 import type { VisionConfig } from './config';
-import type { RgbImage } from './types';
+import type { FrameAnalysis, FrameDetections, RgbImage } from './types';
 
 export interface WorkerInit {
   cfg: VisionConfig;
@@ -16,11 +16,14 @@ export interface WorkerInit {
 }
 export type WorkerRequest =
   | { kind: 'analyze'; id: number; img: RgbImage; withAligned: boolean; embed?: AnalyzeOptions['embed'] }
+  | { kind: 'detect'; id: number; img: RgbImage }
+  | { kind: 'analyze-detected'; id: number; indices: number[]; withAligned: boolean; embed?: AnalyzeOptions['embed'] }
   | { kind: 'close'; id: number };
 export type WorkerResponse =
   | { kind: 'ready'; provider: string; attempts: unknown[] }
   | { kind: 'init-error'; message: string }
-  | { kind: 'result'; id: number; result: import('./types').FrameAnalysis }
+  | { kind: 'result'; id: number; result: FrameAnalysis }
+  | { kind: 'detections'; id: number; result: FrameDetections }
   | { kind: 'error'; id: number; message: string }
   | { kind: 'closed'; id: number }
   | { kind: 'log'; line: string };
@@ -48,7 +51,14 @@ FaceAnalyzer.create(init.cfg, init.models, logger).then(
         return;
       }
       try {
-        const result = await analyzer.analyze(req.img, { withAligned: req.withAligned, embed: req.embed });
+        if (req.kind === 'detect') {
+          // The worker keeps the frame (the analyzer's current one) until the next detect().
+          const result = await analyzer.detect(req.img);
+          port.postMessage({ kind: 'detections', id: req.id, result } satisfies WorkerResponse);
+          return;
+        }
+        const opts = { withAligned: req.withAligned, embed: req.embed };
+        const result = req.kind === 'analyze' ? await analyzer.analyze(req.img, opts) : await analyzer.analyzeDetected(req.indices, opts);
         const transfer: ArrayBuffer[] = [];
         for (const f of result.faces) {
           transfer.push(f.embedding.buffer as ArrayBuffer);
