@@ -56,7 +56,7 @@ t.test('selftest against a real broker', { skip: mosquittoAvailable() }, async (
   t.test('a private key readable by others and a stopped broker: exit 1, each named', async (t) => {
     chmodSync(path.join(keysDir, 'unit-x25519.key'), 0o644);
     await broker.stop();
-    const r = await runCli(['selftest', '--config', configFile, '--timeout', '3']);
+    const r = await runCli(['selftest', '--config', configFile, '--timeout', '15']);
     chmodSync(path.join(keysDir, 'unit-x25519.key'), 0o600);
     t.equal(r.code, 1);
     t.match(r.stdout, /^unit keys +FAIL +.*unit-x25519\.key has mode 0644: readable by other users; run 'chmod 600 /m);
