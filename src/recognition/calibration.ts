@@ -3,6 +3,15 @@
  * given, per group) turned into the operating threshold for a target false-alert rate at a given
  * watchlist size. Written by `lfr-edge eval ...`, read by the session at start.
  *
+ * Version 2 adds, both optional:
+ * - `quality`: quality bands (ranges of measured inter-ocular distance and sharpness) with the
+ *   impostor distribution of single degraded faces in each band (`lfr-edge eval quality`): the
+ *   threshold for a face in band b is also high enough for that band's impostors.
+ * - `fused`: the impostor distribution of track templates (quality-weighted mean of a track's best
+ *   `frames` embeddings), overall and per band of the template's best frame: a track's fused score
+ *   is compared with the fused threshold.
+ * A version-1 file (no bands, no fused data) still reads: every band then gets the overall threshold.
+ *
  * Pure core (data in, data out), plus `readCalibrationFile()` as the one thin file adapter.
  *
  * A distribution is summarised by a histogram over [-1, 1] and the exact top scores (`tail`, sorted
@@ -28,18 +37,49 @@ export const ScoreDistributionSchema = z.strictObject({
   histogram: HistogramSchema,
   tail: z.array(z.number().min(-1.000001).max(1.000001)),
 });
+/** A half-open range [min, max) of a quality measure; max null = no upper limit. */
+const RangeSchema = z.tuple([z.number().min(0), z.number().min(0).nullable()]);
+export const QualityBandSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.:-]{1,40}$/, 'band names are 1-40 letters, digits, "_", ".", ":" or "-"'),
+  /** Inter-ocular distance in source pixels. */
+  interOcularPx: RangeSchema,
+  /** Variance of the Laplacian on the aligned 112x112 grey crop. */
+  sharpness: RangeSchema,
+});
+export const QualityCalibrationSchema = z.strictObject({
+  /** Bands in order; a face belongs to the first band whose ranges hold it. */
+  bands: z.array(QualityBandSchema).min(1),
+  /** Impostor scores of single faces in each band (key: band name). */
+  impostor: z.record(z.string(), ScoreDistributionSchema),
+  source: z.record(z.string(), z.unknown()).optional(),
+});
+export const FusedCalibrationSchema = z.strictObject({
+  /** Embeddings fused into a track template (the best `frames` of the track). */
+  frames: z.number().int().min(1),
+  /** How the embeddings are weighted in the mean. */
+  weighting: z.enum(['uniform', 'quality']),
+  impostor: ScoreDistributionSchema,
+  /** Per band of the template's best frame (key: band name of `quality.bands`). */
+  bands: z.record(z.string(), ScoreDistributionSchema).optional(),
+  source: z.record(z.string(), z.unknown()).optional(),
+});
 export const CalibrationSchema = z.strictObject({
-  v: z.literal(1),
+  v: z.union([z.literal(1), z.literal(2)]),
   model: z.strictObject({ embedderSha256: z.string() }),
   createdAt: z.string(),
   source: z.record(z.string(), z.unknown()),
   impostor: ScoreDistributionSchema,
   groups: z.record(z.string(), ScoreDistributionSchema).optional(),
+  quality: QualityCalibrationSchema.optional(),
+  fused: FusedCalibrationSchema.optional(),
 });
 
 export type ScoreHistogram = z.infer<typeof HistogramSchema>;
 export type ScoreDistribution = z.infer<typeof ScoreDistributionSchema>;
 export type Calibration = z.infer<typeof CalibrationSchema>;
+export type QualityBand = z.infer<typeof QualityBandSchema>;
+export type QualityCalibration = z.infer<typeof QualityCalibrationSchema>;
+export type FusedCalibration = z.infer<typeof FusedCalibrationSchema>;
 
 export class CalibrationError extends Error {
   override name = 'CalibrationError';
@@ -53,8 +93,24 @@ export function parseCalibration(raw: unknown, source: string): Calibration {
     throw new CalibrationError(`calibration ${source} is malformed: ${issues}; regenerate it with 'lfr-edge eval verify ... --calibration-out FILE'`);
   }
   const cal = parsed.data;
-  for (const [name, d] of [['impostor', cal.impostor] as const, ...Object.entries(cal.groups ?? {}).map(([k, v]) => [`groups.${k}`, v] as const)]) {
-    checkDistribution(d, `calibration ${source}: ${name}`);
+  const named: [string, ScoreDistribution][] = [
+    ['impostor', cal.impostor],
+    ...Object.entries(cal.groups ?? {}).map(([k, v]) => [`groups.${k}`, v] as [string, ScoreDistribution]),
+    ...Object.entries(cal.quality?.impostor ?? {}).map(([k, v]) => [`quality.impostor.${k}`, v] as [string, ScoreDistribution]),
+    ...(cal.fused ? [['fused.impostor', cal.fused.impostor] as [string, ScoreDistribution]] : []),
+    ...Object.entries(cal.fused?.bands ?? {}).map(([k, v]) => [`fused.bands.${k}`, v] as [string, ScoreDistribution]),
+  ];
+  for (const [name, d] of named) checkDistribution(d, `calibration ${source}: ${name}`);
+  const bandNames = new Set<string>();
+  for (const b of cal.quality?.bands ?? []) {
+    if (bandNames.has(b.name)) throw new CalibrationError(`calibration ${source}: quality band '${b.name}' is defined twice`);
+    bandNames.add(b.name);
+    for (const [m, r] of [['interOcularPx', b.interOcularPx], ['sharpness', b.sharpness]] as const) {
+      if (r[1] !== null && !(r[1] > r[0])) throw new CalibrationError(`calibration ${source}: quality band '${b.name}' has an empty ${m} range [${r[0]}, ${r[1]})`);
+    }
+  }
+  for (const k of [...Object.keys(cal.quality?.impostor ?? {}), ...Object.keys(cal.fused?.bands ?? {})]) {
+    if (!bandNames.has(k)) throw new CalibrationError(`calibration ${source}: distribution for quality band '${k}', which quality.bands does not define`);
   }
   return cal;
 }
@@ -186,14 +242,21 @@ export interface ThresholdRequest {
   /** Target probability that a face not on the watchlist raises an alert. */
   falseAlertRate: number;
   watchlistSize: number;
-  /** A group takes part only if count * perComparisonFmr >= this (default 10). */
+  /** A group (or band) takes part only if count * perComparisonFmr >= this (default 10). */
   minGroupEvents?: number;
+  /** The quality band of the face (or of a template's best frame): its impostors must hold the rate too. */
+  band?: string;
+  /** A track template's fused score (calibrated on fused templates) rather than a single frame's. */
+  fused?: boolean;
 }
 
 export interface ThresholdDecision {
   threshold: number;
   perComparisonFmr: number;
-  /** 'overall' when the distribution over everyone decided, else the group key (e.g. "race=african"). */
+  /**
+   * What set the threshold: 'overall', a group key (e.g. "race=african"), 'band=<name>',
+   * 'fused' or 'fused band=<name>'.
+   */
   decidingGroup?: string;
   /** Groups with enough impostor pairs to be measured at this rate. */
   groupsConsidered: string[];
@@ -201,11 +264,22 @@ export interface ThresholdDecision {
   groupsTooSmall: string[];
   /** True when even the overall distribution is too small for the rate (threshold just above its highest impostor score). */
   resolutionLimited: boolean;
+  /** The band asked for, when the calibration defines it. */
+  band?: string;
+  /**
+   * How the band's (or the fused) distribution took part: 'measured' (enough events at this rate),
+   * 'too-small' (too few: its highest impostor scores still count, the threshold is at least just above
+   * the ones allowed), 'none' (the calibration has no such data: the overall threshold).
+   */
+  bandData?: 'measured' | 'too-small' | 'none';
 }
 
 /**
  * The lowest score s at which the impostor FMR is at most the per-comparison rate for the overall
  * distribution AND every group with enough events: the worst measured group decides, not the average.
+ * With a band (and/or fused), s is also at least that band's (fused) threshold: the rate holds for
+ * faces of that quality too. A band or fused distribution with too few impostors for the rate still
+ * raises the threshold to just above its allowed top scores (never lowers it).
  */
 export function thresholdFor(cal: Calibration, req: ThresholdRequest): ThresholdDecision {
   const { falseAlertRate, watchlistSize } = req;
@@ -235,5 +309,58 @@ export function thresholdFor(cal: Calibration, req: ThresholdRequest): Threshold
       decidingGroup = key;
     }
   }
-  return { threshold, perComparisonFmr: p, decidingGroup, groupsConsidered, groupsTooSmall, resolutionLimited: overall.resolutionLimited };
+  const out: ThresholdDecision = { threshold, perComparisonFmr: p, decidingGroup, groupsConsidered, groupsTooSmall, resolutionLimited: overall.resolutionLimited };
+  if (req.band === undefined && !req.fused) return out;
+  const known = req.band !== undefined && (cal.quality?.bands ?? []).some((b) => b.name === req.band);
+  if (known) out.band = req.band;
+  // The distribution that speaks for this band: fused templates of the band, else fused overall
+  // (fused), or the band's single faces.
+  let dist: ScoreDistribution | undefined;
+  let label = '';
+  if (req.fused) {
+    const byBand = known ? cal.fused?.bands?.[req.band!] : undefined;
+    if (byBand && byBand.count * p >= minEvents) [dist, label] = [byBand, `fused band=${req.band}`];
+    else if (cal.fused) [dist, label] = [cal.fused.impostor, 'fused'];
+  } else if (known) {
+    const d = cal.quality?.impostor[req.band!];
+    if (d) [dist, label] = [d, `band=${req.band}`];
+  }
+  if (!dist || dist.count === 0) {
+    out.bandData = 'none';
+    return out;
+  }
+  out.bandData = dist.count * p >= minEvents ? 'measured' : 'too-small';
+  const t = thresholdForFmr(dist, p).threshold;
+  if (t > out.threshold) {
+    out.threshold = t;
+    out.decidingGroup = label;
+  }
+  return out;
+}
+
+/** The first band whose ranges hold this quality (undefined: none does, or no bands). */
+export function bandOf(bands: readonly QualityBand[] | undefined, q: { interOcularPx: number; sharpness: number }): string | undefined {
+  const inRange = (r: readonly [number, number | null], x: number) => x >= r[0] && (r[1] === null || x < r[1]);
+  return bands?.find((b) => inRange(b.interOcularPx, q.interOcularPx) && inRange(b.sharpness, q.sharpness))?.name;
+}
+
+/** Thresholds for every band, single frames and fused templates: what a session computes once at start. */
+export interface ThresholdTable {
+  /** The threshold with no band (a face outside every band, or a calibration without bands). */
+  base: ThresholdDecision;
+  /** Fused templates with no band. */
+  fused: ThresholdDecision;
+  bands: { name: string; single: ThresholdDecision; fused: ThresholdDecision }[];
+  /** The band definitions, to classify faces. */
+  bandDefs: QualityBand[];
+}
+
+export function thresholdTable(cal: Calibration, req: Omit<ThresholdRequest, 'band' | 'fused'>): ThresholdTable {
+  const bandDefs = cal.quality?.bands ?? [];
+  return {
+    base: thresholdFor(cal, req),
+    fused: thresholdFor(cal, { ...req, fused: true }),
+    bands: bandDefs.map((b) => ({ name: b.name, single: thresholdFor(cal, { ...req, band: b.name }), fused: thresholdFor(cal, { ...req, band: b.name, fused: true }) })),
+    bandDefs,
+  };
 }

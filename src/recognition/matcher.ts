@@ -3,16 +3,19 @@
  * brute force over one contiguous Float32Array (embeddings are L2-normalised, so score = dot
  * product). Pure: data in, data out, no I/O, no clock.
  *
- * Several photos of one subject: each photo is its own row. `top1` reports the best row (and so
- * that row's subject); `topK` reports the k best *distinct subjects* (by `ref`), each with its best
- * row. Keeping rows rather than a mean embedding loses nothing when photos differ (pose, age) and
- * costs only rows.
+ * One row per subject: entries given with the same `ref` (several photos of one subject, e.g. an
+ * older bundle) are fused into one template, their L2-normalised mean (template.ts). The
+ * threshold is calibrated for the number of subjects, and a non-watchlist face gets exactly one
+ * chance per subject: with a row per photo it would get one per photo, and the real false-alert
+ * rate would be higher than the stated one (docs/accuracy.md, "One template per subject").
+ * `top1` reports the best subject; `topK` the k best.
  *
  * The dot products run in a WebAssembly SIMD kernel (dot-kernel.ts) when the runtime has it,
  * else in plain JavaScript (same results to float rounding). The matrix lives in memory only;
  * `clear()` zeroes it (and the query and score scratch) when the session ends.
  */
 import { createDotKernel, WASM_PAGE_BYTES, type DotKernel } from './dot-kernel';
+import { meanTemplate } from './template';
 
 export interface MatcherSubject {
   ref: string;
@@ -21,7 +24,7 @@ export interface MatcherSubject {
 }
 
 export interface MatchResult {
-  /** Row index: the position of the matching entry in the array given to the constructor. */
+  /** Row index: the subject's position among the distinct refs, in order of first appearance. */
   index: number;
   ref: string;
   category: string;
@@ -47,13 +50,14 @@ export class Matcher {
   private scores: Float32Array;
   private readonly offsets: { q: number; out: number };
 
-  constructor(subjects: MatcherSubject[], opts: MatcherOptions = {}) {
-    const dim = subjects.length ? subjects[0].embedding.length : 0;
-    subjects.forEach((s, i) => {
+  constructor(entries: MatcherSubject[], opts: MatcherOptions = {}) {
+    const dim = entries.length ? entries[0].embedding.length : 0;
+    entries.forEach((s, i) => {
       if (s.embedding.length !== dim) {
         throw new Error(`matcher: entry ${i} (${s.ref}) has ${s.embedding.length} dimensions, the first has ${dim}; a watchlist uses one embedding model`);
       }
     });
+    const subjects = fuseByRef(entries);
     this.dimension = dim;
     this.rows = subjects.length;
     this.stride = Math.ceil(dim / 16) * 16;
@@ -86,9 +90,10 @@ export class Matcher {
       this.scores = new Float32Array(this.rows);
     }
     subjects.forEach((s, i) => this.matrix.set(s.embedding, i * this.stride));
+    for (const s of subjects) if (!entries.includes(s)) s.embedding.fill(0); // fused copies: in the matrix now
   }
 
-  /** Number of rows (embeddings); a subject with three photos counts three. */
+  /** Number of rows: one per distinct subject (entries of one ref are fused). */
   get size(): number {
     return this.rows;
   }
@@ -185,4 +190,17 @@ export class Matcher {
   private result(row: number, score: number): MatchResult {
     return { index: row, ref: this.refs[row], category: this.categories[row], score };
   }
+}
+
+/** One entry per ref (first appearance order); several entries of a ref become their mean template. */
+function fuseByRef(entries: MatcherSubject[]): MatcherSubject[] {
+  const byRef = new Map<string, MatcherSubject[]>();
+  for (const e of entries) {
+    const list = byRef.get(e.ref);
+    if (list) list.push(e);
+    else byRef.set(e.ref, [e]);
+  }
+  return [...byRef.values()].map((list) =>
+    list.length === 1 ? list[0] : { ref: list[0].ref, category: list[0].category, embedding: meanTemplate(list.map((e) => e.embedding)) },
+  );
 }

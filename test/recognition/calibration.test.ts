@@ -113,7 +113,7 @@ t.test('calibration file: round trip, validation errors, model check', async (t)
   const back = readCalibrationFile(file);
   t.same(back, c);
   t.throws(() => readCalibrationFile(path.join(dir, 'missing.json')), /cannot read calibration .*missing\.json/);
-  t.throws(() => parseCalibration({ ...c, v: 2 }, 'x.json'), /calibration x\.json is malformed: v: /);
+  t.throws(() => parseCalibration({ ...c, v: 3 }, 'x.json'), /calibration x\.json is malformed: v: /);
   const bad = structuredClone(c);
   bad.impostor.count += 1;
   t.throws(() => parseCalibration(bad, 'x.json'), /impostor: histogram counts sum to 20000, count says 20001/);
@@ -124,4 +124,50 @@ t.test('calibration file: round trip, validation errors, model check', async (t)
   t.doesNotThrow(() => checkCalibrationModel(c, 'abc'));
   t.throws(() => thresholdFor(c, { falseAlertRate: 0, watchlistSize: 1 }), /between 0 and 1/);
   t.throws(() => thresholdFor(c, { falseAlertRate: 0.1, watchlistSize: 0 }), /positive integer/);
+});
+
+t.test('version 2: quality bands and fused templates, validated; thresholds per band and fused', async (t) => {
+  const base = cal(normalScores(20000, 0, 0.1, 11));
+  const c: Calibration = {
+    ...base,
+    v: 2,
+    quality: {
+      bands: [
+        { name: 'sharp', interOcularPx: [20, null], sharpness: [30, null] },
+        { name: 'rest', interOcularPx: [0, null], sharpness: [0, null] },
+      ],
+      impostor: { sharp: distributionOf(normalScores(20000, 0, 0.1, 12)), rest: distributionOf(normalScores(20000, 0.05, 0.12, 13)) },
+    },
+    fused: { frames: 5, weighting: 'quality', impostor: distributionOf(normalScores(20000, 0, 0.13, 14)), bands: { rest: distributionOf(normalScores(300, 0, 0.2, 15)) } },
+  };
+  t.same(parseCalibration(JSON.parse(JSON.stringify(c)), 'x.json'), c, 'round trip');
+  t.throws(() => parseCalibration({ ...c, quality: { ...c.quality!, impostor: { other: c.impostor } } }, 'x.json'), /quality band 'other', which quality.bands does not define/);
+  t.throws(
+    () => parseCalibration({ ...c, quality: { ...c.quality!, bands: [c.quality!.bands[0], c.quality!.bands[0]] } }, 'x.json'),
+    /quality band 'sharp' is defined twice/,
+  );
+  t.throws(
+    () => parseCalibration({ ...c, quality: { ...c.quality!, bands: [{ name: 'e', interOcularPx: [20, 10], sharpness: [0, null] }], impostor: {} } }, 'x.json'),
+    /band 'e' has an empty interOcularPx range \[20, 10\)/,
+  );
+  const req = { falseAlertRate: 0.01, watchlistSize: 2 };
+  const overall = thresholdFor(c, req);
+  const rest = thresholdFor(c, { ...req, band: 'rest' });
+  t.equal(rest.band, 'rest');
+  t.equal(rest.bandData, 'measured');
+  t.equal(rest.decidingGroup, 'band=rest');
+  t.equal(rest.threshold, thresholdForFmr(c.quality!.impostor.rest, rest.perComparisonFmr).threshold, "the band's own threshold when it is higher");
+  t.ok(rest.threshold > overall.threshold);
+  const sharp = thresholdFor(c, { ...req, band: 'sharp' });
+  t.ok(sharp.threshold >= overall.threshold, 'a band never lowers the threshold below the overall one');
+  const unknown = thresholdFor(c, { ...req, band: 'nope' });
+  t.equal(unknown.threshold, overall.threshold);
+  t.equal(unknown.bandData, 'none');
+  t.equal(unknown.band, undefined);
+  // fused: the band's fused data is too small at this rate (300 * 0.005 < 10): fused overall decides
+  const fusedRest = thresholdFor(c, { ...req, band: 'rest', fused: true });
+  t.equal(fusedRest.decidingGroup, 'fused');
+  t.equal(fusedRest.threshold, thresholdForFmr(c.fused!.impostor, fusedRest.perComparisonFmr).threshold);
+  t.equal(thresholdFor(base, { ...req, fused: true }).bandData, 'none', 'a version-1 file: fused falls back to the overall threshold');
+  t.equal(thresholdFor(base, { ...req, fused: true }).threshold, thresholdFor(base, req).threshold);
 });

@@ -46,21 +46,25 @@ for (const kernel of ['wasm', 'js'] as const) {
   });
 }
 
-t.test('several photos of one subject: top-1 reports the best row; top-k lists distinct subjects', async (t) => {
+t.test('several photos of one subject: fused into one row, their normalised mean; top-k lists distinct subjects', async (t) => {
   const subjects: MatcherSubject[] = [
     { ref: 'alice', category: 'wanted', embedding: unit([1, 0, 0, 0]) },
-    { ref: 'alice', category: 'wanted', embedding: unit([0.9, 0.1, 0, 0]) },
     { ref: 'bob', category: 'missing', embedding: unit([0, 1, 0, 0]) },
+    { ref: 'alice', category: 'wanted', embedding: unit([0, 0, 0, 1]) },
     { ref: 'carol', category: 'wanted', embedding: unit([0, 0, 1, 0]) },
   ];
   const m = new Matcher(subjects);
   t.equal(m.subjects, 3);
-  const q = unit([0.95, 0.3, 0.1, 0]);
-  const top = m.top1(q)!;
-  t.equal(top.ref, 'alice');
+  t.equal(m.size, 3, 'one row per subject');
+  const alice = m.top1(unit([1, 0, 0, 1]))!;
+  t.equal(alice.ref, 'alice');
+  t.equal(alice.index, 0, 'rows in order of first appearance');
+  t.ok(Math.abs(alice.score - 1) < 1e-6, 'the template is the mean of the two photos, normalised');
+  t.ok(Math.abs(m.top1(unit([1, 0, 0, 0]))!.score - Math.SQRT1_2) < 1e-6, 'one photo alone scores cos 45 degrees against it');
+  t.same(subjects[0].embedding, unit([1, 0, 0, 0]), "the caller's embeddings are not changed");
+  const q = unit([0.95, 0.3, 0.1, 0.2]);
   const k = m.topK(q, 3);
   t.same(k.map((r) => r.ref), ['alice', 'bob', 'carol'], 'each subject once, best first');
-  t.equal(k[0].index, top.index, "alice's best row");
   t.same(m.topK(q, 10).length, 3, 'k larger than the watchlist gives every subject');
   t.same(m.topK(q, 1).map((r) => r.ref), ['alice']);
 });

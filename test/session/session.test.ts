@@ -54,7 +54,7 @@ t.test('start from a real bundle, match, end by command: record and wipe', async
   t.ok(existsSync(path.join(kit.runtimeDir, STORE_FILE)), 'the store is a real SQLite file');
   t.ok(existsSync(markerPath(kit.stateDir)), 'crash marker written');
   const m = session.matcher()!;
-  t.equal(m.size, 10, 'one row per photo');
+  t.equal(m.size, 5, 'one row per subject: its two photos fused into one template');
   t.equal(m.top1(subjects[3].embeddings[1])!.ref, 'case-1-3');
 
   session.noteFaces(120);
