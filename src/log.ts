@@ -1,10 +1,13 @@
 /**
  * Structured logging: one JSON object per line on stdout (journald keeps it), with levels.
  *
- * Privacy rule: nothing biometric is ever logged. The logger enforces it for the fields it can
- * recognise: a field whose value is a typed array (an embedding, a crop, pixels) or whose name is
- * one of BIOMETRIC_FIELDS is replaced by "[redacted]" before the line is written.
+ * Privacy rule: nothing biometric is ever logged. The logger enforces it for what it can
+ * recognise, at every depth (nested objects, arrays): binary data (a typed array, a Buffer: an
+ * embedding, a crop, pixels) and any field named in BIOMETRIC_FIELDS (src/biometric-fields.ts, the
+ * one list the audit log also uses) is replaced by "[redacted]" before the line is written.
  */
+import { redactBiometrics } from './biometric-fields';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -19,10 +22,6 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-const BIOMETRIC_FIELDS = new Set([
-  'embedding', 'embeddings', 'crop', 'face', 'faceCrop', 'jpeg', 'landmarks', 'fivePoints', 'pixels', 'image',
-]);
-
 export interface LoggerOptions {
   level?: LogLevel;
   /** Where lines go; defaults to process.stdout. */
@@ -33,17 +32,7 @@ export interface LoggerOptions {
 }
 
 function sanitise(fields: LogFields): LogFields {
-  const out: LogFields = {};
-  for (const [k, v] of Object.entries(fields)) {
-    if (BIOMETRIC_FIELDS.has(k) || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
-      out[k] = '[redacted]';
-    } else if (v instanceof Error) {
-      out[k] = { message: v.message, name: v.name };
-    } else {
-      out[k] = v;
-    }
-  }
-  return out;
+  return redactBiometrics(fields) as LogFields;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {

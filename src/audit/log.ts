@@ -5,8 +5,10 @@
  * fsync'ed before it returns.
  *
  * Ids only, never biometrics: an event whose fields hold a typed array or an ArrayBuffer (an
- * embedding, a crop, pixels) or are named like one (embedding, crop, image...) is refused.
+ * embedding, a crop, pixels) or are named like one (embedding, crop, image...), at any depth, is
+ * refused. The names are the logger's too: one list, src/biometric-fields.ts.
  */
+import { isBiometricNamed } from '../biometric-fields';
 import { canonicalJson } from '../canonical-json';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
@@ -14,9 +16,6 @@ import path from 'node:path';
 
 export const GENESIS_HASH = '0'.repeat(64);
 const RESERVED = new Set(['v', 'seq', 'at', 'prev', 'hash']);
-const BIOMETRIC_NAMES = new Set([
-  'embedding', 'embeddings', 'crop', 'face', 'faceCrop', 'jpeg', 'landmarks', 'fivePoints', 'pixels', 'image', 'aligned',
-]);
 const TYPE_PATTERN = /^[a-z][a-z0-9.-]{0,63}$/;
 
 export type AuditValue = string | number | boolean | null | AuditValue[] | { [k: string]: AuditValue };
@@ -65,7 +64,7 @@ function checkValue(value: unknown, at: string): void {
   }
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     for (const [k, v] of Object.entries(value)) {
-      if (BIOMETRIC_NAMES.has(k)) throw new AuditError(`audit field ${at}.${k} is biometric; the audit log takes ids only`);
+      if (isBiometricNamed(k, v)) throw new AuditError(`audit field ${at}.${k} is biometric; the audit log takes ids only`);
       checkValue(v, `${at}.${k}`);
     }
     return;
@@ -82,7 +81,7 @@ export function makeEntry(event: AuditEvent, now: Date, seq: number, prev: strin
   for (const [k, v] of Object.entries(event)) {
     if (k === 'type' || v === undefined) continue;
     if (RESERVED.has(k)) throw new AuditError(`audit field '${k}' is reserved for the chain`);
-    if (BIOMETRIC_NAMES.has(k)) throw new AuditError(`audit field '${k}' is biometric; the audit log takes ids only`);
+    if (isBiometricNamed(k, v)) throw new AuditError(`audit field '${k}' is biometric; the audit log takes ids only`);
     checkValue(v, k);
     fields[k] = v;
   }
