@@ -12,6 +12,17 @@
  *   2. the oldest command results are dropped;
  *   3. the oldest alerts are dropped.
  * Deployment records are never dropped. Every drop is counted (dropped()) and logged.
+ *
+ * A row that cannot be read back (its seal does not open, its JSON is damaged) is moved to the
+ * dead-letter table: its kind, id, times, size and the reason are kept, never its payload (a crop
+ * nobody can deliver must not stay). Delivery goes on with the next row; deadLetters() counts them.
+ *
+ * Delivered rows do not stay readable: `secure_delete` zeroes deleted rows and freed pages, and the
+ * WAL (which holds earlier versions of pages) is checkpointed and truncated whenever the outbox
+ * becomes empty, every CHECKPOINT_EVERY removals, and on close.
+ *
+ * The in-memory counters (depth, bytes) follow commits only: a write that fails (e.g. the disk is
+ * full) leaves them as the file has them.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -66,7 +77,19 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_kind ON outbox (kind, seq);
 CREATE TABLE IF NOT EXISTS outbox_dropped (what TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox_dead (
+  seq INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  msg_id TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  dead_at TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  reason TEXT NOT NULL
+);
 `;
+
+/** Removals between two WAL checkpoints while the outbox is not empty. */
+export const CHECKPOINT_EVERY = 64;
 
 /** Open the comms SQLite file (outbox + seen command ids), creating its directory. */
 export function openCommsDatabase(file: string): Database.Database {
@@ -74,12 +97,17 @@ export function openCommsDatabase(file: string): Database.Database {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
+  // deleted rows (delivered alerts, expired command ids) are overwritten with zeros, not left in free pages
+  db.pragma('secure_delete = ON');
   return db;
 }
 
 export class Outbox {
   private rows = 0;
   private bytes = 0;
+  private removals = 0;
+  /** Unreadable rows that could not be moved to the dead letters (skipped until restart). */
+  private readonly unreadable = new Set<number>();
   private readonly now: () => Date;
   private readonly log: Logger;
 
@@ -90,12 +118,20 @@ export class Outbox {
     this.now = opts.now ?? (() => new Date());
     this.log = opts.logger.child({ component: 'outbox' });
     db.exec(SCHEMA);
-    const s = db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM outbox').get() as { n: number; b: number };
+    this.recount();
+  }
+
+  /** Counters from the file (at open, and after a write that did not commit). */
+  private recount(): void {
+    const s = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM outbox').get() as { n: number; b: number };
     this.rows = s.n;
     this.bytes = s.b;
   }
 
-  /** Append a message; durable when this returns. Returns its seq. */
+  /**
+   * Append a message; durable when this returns. Returns its seq. Throws when it cannot be written
+   * (the disk is full...): then nothing was added and the counters are unchanged.
+   */
   add(kind: OutboxKind, msgId: string, payload: object): number {
     const json = Buffer.from(JSON.stringify(payload), 'utf8');
     const hasCrop = kind === 'alert' && (payload as { crop?: unknown }).crop !== undefined;
@@ -109,21 +145,71 @@ export class Outbox {
       this.enforceBounds(Number(r.lastInsertRowid));
       return Number(r.lastInsertRowid);
     });
-    return insert();
+    try {
+      return insert();
+    } catch (err) {
+      this.recount(); // the transaction rolled back: so do the counters
+      throw err;
+    }
   }
 
-  /** Up to `limit` rows with seq > afterSeq, oldest first, unsealed. */
+  /**
+   * Up to `limit` rows with seq > afterSeq, oldest first, unsealed. A row that cannot be read is
+   * moved to the dead letters (and skipped): one bad row never stops delivery.
+   */
   peek(afterSeq: number, limit: number): OutboxRow[] {
-    const rows = this.db.prepare('SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as DbRow[];
-    return rows.map((r) => ({ seq: r.seq, kind: r.kind, msgId: r.msg_id, payload: this.open(r) }));
+    const out: OutboxRow[] = [];
+    let after = afterSeq;
+    while (out.length < limit) {
+      const rows = this.db.prepare('SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?').all(after, limit - out.length) as DbRow[];
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        after = r.seq;
+        if (this.unreadable.has(r.seq)) continue;
+        try {
+          out.push({ seq: r.seq, kind: r.kind, msgId: r.msg_id, payload: this.open(r, true) });
+        } catch (err) {
+          this.deadLetter(r, (err as Error).message);
+        }
+      }
+    }
+    return out;
   }
 
-  /** Remove an acknowledged row (no-op when it was already dropped by the bound policy). */
+  /** Remove an acknowledged row (no-op when it was already dropped by the bound policy). Throws when the file cannot be written. */
   remove(seq: number): void {
     const r = this.db.prepare('DELETE FROM outbox WHERE seq = ? RETURNING bytes').get(seq) as { bytes: number } | undefined;
     if (r) {
       this.rows -= 1;
       this.bytes -= r.bytes;
+      this.removals += 1;
+      if (this.rows === 0 || this.removals >= CHECKPOINT_EVERY) this.checkpoint();
+    }
+  }
+
+  /** Rows moved to the dead letters (unreadable), including those that could not even be moved. */
+  deadLetters(): number {
+    const n = (this.db.prepare('SELECT COUNT(*) AS n FROM outbox_dead').get() as { n: number }).n;
+    return n + this.unreadable.size;
+  }
+
+  /** The dead letters' metadata, oldest first (no payloads: none are kept). */
+  deadLetterRows(): { seq: number; kind: string; msgId: string; createdAt: string; deadAt: string; bytes: number; reason: string }[] {
+    return (this.db.prepare('SELECT seq, kind, msg_id AS msgId, created_at AS createdAt, dead_at AS deadAt, bytes, reason FROM outbox_dead ORDER BY seq').all() as
+      { seq: number; kind: string; msgId: string; createdAt: string; deadAt: string; bytes: number; reason: string }[]);
+  }
+
+  /**
+   * Copy the WAL into the main file and truncate it to zero bytes, so that earlier versions of
+   * pages (delivered rows) do not stay in it. A failure is logged; the next one tries again.
+   */
+  checkpoint(): void {
+    this.removals = 0;
+    try {
+      const r = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
+      if (r[0]?.busy) this.log.warn('outbox WAL checkpoint incomplete: another connection is reading; the next one tries again');
+    } catch (err) {
+      this.log.warn('outbox WAL checkpoint failed; the next one tries again', { error: err as Error });
     }
   }
 
@@ -142,11 +228,40 @@ export class Outbox {
   }
 
   close(): void {
+    this.checkpoint();
     this.db.close();
   }
 
-  private open(r: DbRow): Buffer {
-    return r.sealed ? unseal(this.opts.sealKey, r.payload, aad(r.kind, r.msg_id)) : r.payload;
+  /** The payload as published; with `check`, a plain row must also be a JSON object. Throws when unreadable. */
+  private open(r: DbRow, check = false): Buffer {
+    const payload = r.sealed ? unseal(this.opts.sealKey, r.payload, aad(r.kind, r.msg_id)) : r.payload;
+    if (check && !r.sealed) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(payload.toString('utf8'));
+      } catch (err) {
+        throw new Error(`payload is not JSON (${(err as Error).message})`);
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('payload is not a JSON object');
+    }
+    return payload;
+  }
+
+  /** Move an unreadable row to outbox_dead (metadata only). If even that fails, skip it in memory. */
+  private deadLetter(r: DbRow, reason: string): void {
+    try {
+      this.db.transaction(() => {
+        this.db.prepare('INSERT OR REPLACE INTO outbox_dead (seq, kind, msg_id, created_at, dead_at, bytes, reason) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(r.seq, r.kind, r.msg_id, (r as DbRow & { created_at: string }).created_at, this.now().toISOString(), r.bytes, reason);
+        this.db.prepare('DELETE FROM outbox WHERE seq = ?').run(r.seq);
+      })();
+      this.rows -= 1;
+      this.bytes -= r.bytes;
+      this.log.error(`outbox row unreadable: moved to the dead letters, delivery goes on`, { kind: r.kind, msgId: r.msg_id, seq: r.seq, reason });
+    } catch (err) {
+      this.unreadable.add(r.seq);
+      this.log.error('outbox row unreadable and cannot be moved to the dead letters: skipped', { kind: r.kind, msgId: r.msg_id, seq: r.seq, reason, error: err as Error });
+    }
   }
 
   private countDrop(what: keyof OutboxDropped, n: number): void {
@@ -162,7 +277,14 @@ export class Outbox {
     while (this.bytes > this.opts.maxBytes) {
       const r = this.db.prepare("SELECT * FROM outbox WHERE kind = 'alert' AND has_crop = 1 ORDER BY seq LIMIT 1").get() as DbRow | undefined;
       if (!r) break;
-      const alert = JSON.parse(this.open(r).toString('utf8')) as Record<string, unknown>;
+      let alert: Record<string, unknown>;
+      try {
+        alert = JSON.parse(this.open(r).toString('utf8')) as Record<string, unknown>;
+      } catch (err) {
+        this.deadLetter(r, (err as Error).message);
+        if (this.unreadable.has(r.seq)) break; // could not be moved: the later steps drop rows instead
+        continue;
+      }
       delete alert.crop;
       alert.cropDropped = true;
       const plain = Buffer.from(JSON.stringify(alert), 'utf8');
