@@ -13,6 +13,10 @@ interface CommandEntry {
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
+  calibrate: {
+    summary: "turn a force's own labelled faces into the unit's calibration and an HTML report",
+    load: () => { const m = require('./commands/calibrate') as typeof import('./commands/calibrate'); return { command: m.calibrateCommand, usage: m.usage }; },
+  },
   camera: {
     summary: 'print the GStreamer pipeline the unit would run (to check it with gst-launch-1.0)',
     load: () => { const m = require('./commands/camera') as typeof import('./commands/camera'); return { command: m.cameraCommand, usage: m.usage }; },

@@ -6,6 +6,7 @@
 
 /** `status` (QoS 1, retained). `offline` is also the Last Will. */
 import type { DeploymentRecord } from '../session/state';
+import type { SessionCalibrationFacts } from '../session/calibration-policy';
 export interface StatusMessage {
   v: 1;
   state: 'online' | 'offline';
@@ -31,6 +32,8 @@ export interface SessionMessage {
   threshold?: number;
   targetFalseAlertRate?: number;
   decidingGroup?: string;
+  /** The calibration behind the threshold: per group, the FMR at the threshold with its 95% interval. */
+  calibration?: SessionCalibrationFacts;
   at: string;
 }
 

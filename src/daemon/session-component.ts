@@ -10,7 +10,8 @@ import { openCommsDatabase } from '../comms/outbox';
 import { SeenCommands } from '../comms/seen-commands';
 import type { Config } from '../config';
 import type { Logger } from '../log';
-import { checkCalibrationModel, readCalibrationFile, thresholdFor } from '../recognition/calibration';
+import { thresholdFor } from '../recognition/calibration';
+import { CalibrationRefusedError, loadCalibrationForSession, sessionCalibrationFacts } from '../session/calibration-policy';
 import { wipeLeftovers } from '../session/leftovers';
 import { DeploymentSession } from '../session/session';
 import type { DeploymentRecord, SessionInfo } from '../session/state';
@@ -60,9 +61,16 @@ export class SessionComponent implements Component {
     this.lastBootWipe = { ok: boot.wipe.ok, aborted: boot.aborted?.sessionId };
     if (!boot.wipe.ok) throw new Error(`the start-up wipe left files behind: ${boot.wipe.leftovers.join(', ')}`);
 
+    // The calibration is read and checked against session.calibrationPolicy at every start-session
+    // (a new one from 'lfr-edge calibrate' counts without a restart); a failing one refuses sessions.
     const calFile = resolveFromRoot(cfg.session.calibrationFile);
-    const cal = readCalibrationFile(calFile);
-    checkCalibrationModel(cal, deps.embedderSha256(), calFile);
+    const loadCalibration = () => loadCalibrationForSession(calFile, cfg.session.calibrationPolicy, { embedderSha256: deps.embedderSha256(), now: deps.now() });
+    try {
+      loadCalibration();
+    } catch (err) {
+      if (!(err instanceof CalibrationRefusedError)) throw err;
+      log.warn('sessions will be refused until the calibration is fixed', { reasons: err.reasons });
+    }
     const authorityPublic = loadPublicKey(cfg.mqtt.commands.authorityPublicKeyFile, ['ed25519']);
     const session = new DeploymentSession({
       config: cfg.session,
@@ -74,7 +82,11 @@ export class SessionComponent implements Component {
       authorityPublic,
       embeddingModelSha256: deps.embedderSha256(),
       maxBundleBytes: cfg.watchlist.maxBundleBytes,
-      thresholdFor: (req) => thresholdFor(cal, req),
+      thresholdFor: (req) => {
+        const cal = loadCalibration();
+        const d = thresholdFor(cal, req);
+        return { ...d, calibration: sessionCalibrationFacts(cal, d.threshold, d.perComparisonFmr) };
+      },
       audit: deps.audit,
       logger: log,
     });
@@ -179,6 +191,7 @@ export class SessionComponent implements Component {
       ...(info.threshold !== undefined ? { threshold: info.threshold } : {}),
       targetFalseAlertRate: info.targetFalseAlertRate,
       ...(info.decidingGroup !== undefined ? { decidingGroup: info.decidingGroup } : {}),
+      ...(info.calibration !== undefined ? { calibration: info.calibration } : {}),
       at: this.deps.now().toISOString(),
     };
     link.publishSession(msg);

@@ -93,6 +93,8 @@ export interface FairnessResult {
   /** Impostor distributions (detection-failure pairs included, at -1) and how many failure pairs each holds. */
   overall: { dist: ScoreDistribution; failurePairs: number };
   groups: Map<string, { dist: ScoreDistribution; failurePairs: number }>;
+  /** Every genuine score, descending (for the ROC). */
+  genuine: Float64Array;
 }
 
 interface GroupDef {
@@ -263,7 +265,8 @@ export function fairnessReport(
     bootstrap: { replicates, seed, resampled: 'people' },
   };
   const groupDists = new Map(defs.map((g, k) => [g.key, { dist: dists[k + 1], failurePairs: failurePairs[k + 1] }]));
-  return { report, overall: { dist: dists[0], failurePairs: failurePairs[0] }, groups: groupDists };
+  const genuineDesc = Float64Array.from(genuine, (x) => x.s).sort().reverse();
+  return { report, overall: { dist: dists[0], failurePairs: failurePairs[0] }, groups: groupDists, genuine: genuineDesc };
 }
 
 /** Impostor pairs among member rows: ((sum n)^2 - sum n^2) / 2 over people. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CalibrationPolicySchema } from './calibration-policy';
 
 /** A session never lasts longer than this, whatever the configuration or the bundle says. */
 export const MAX_SESSION_HOURS = 12;
@@ -21,6 +22,12 @@ export const SessionConfigSchema = z.strictObject({
   falseAlertRate: z.number().gt(0, 'session.falseAlertRate must be more than 0').max(0.1, 'session.falseAlertRate above 0.1 makes alerts meaningless').default(1e-3),
   /** The calibration (impostor score distributions, overall and per group) that thresholds come from. */
   calibrationFile: z.string().min(1).default('models/calibration.json'),
+  /**
+   * What the calibration must contain before a session may start (the embedder sha256 must always
+   * match): required demographic groups, minimum impostor pairs per required group, maximum age.
+   * A session whose calibration fails it is refused with the reason.
+   */
+  calibrationPolicy: CalibrationPolicySchema.prefault({}),
   /** Keep subject names from the bundle (when it carries them). Default: references and categories only. */
   namesAllowed: z.boolean().default(false),
 });

@@ -17,6 +17,7 @@ import { BundleRefusedError, verifyAndOpenBundle, zeroSubjects, type OpenedBundl
 import { UsedBundleIds } from '../watchlist/bundle-ledger';
 import type { UnitKeys } from '../watchlist/keys';
 import { WatchlistStore, type StoredEntry } from '../watchlist/store';
+import { CalibrationRefusedError, type SessionCalibrationFacts } from './calibration-policy';
 import type { SessionConfig } from './config';
 import type { AuditSink } from './leftovers';
 import { removeMarker, writeMarker } from './marker';
@@ -30,6 +31,8 @@ export type ThresholdProvider = (req: { falseAlertRate: number; watchlistSize: n
   threshold: number;
   perComparisonFmr?: number;
   decidingGroup?: string;
+  /** Per group, the FMR at the threshold (stated in the session message and the record). */
+  calibration?: SessionCalibrationFacts;
 };
 
 export interface DeploymentSessionDeps {
@@ -93,6 +96,7 @@ export class DeploymentSession {
       try {
         decision = d.thresholdFor({ falseAlertRate: d.config.falseAlertRate, watchlistSize });
       } catch (err) {
+        if (err instanceof CalibrationRefusedError) throw new SessionError('calibration-refused', err.message);
         throw new SessionError('threshold-failed', `cannot choose a threshold for ${watchlistSize} subjects at false-alert rate ${d.config.falseAlertRate}: ${(err as Error).message}`);
       }
       const expiresAt = sessionExpiry(now, header.expiresAt, d.config.maxDurationHours);
@@ -106,6 +110,7 @@ export class DeploymentSession {
         threshold: decision.threshold,
         targetFalseAlertRate: d.config.falseAlertRate,
         ...(decision.decidingGroup !== undefined ? { decidingGroup: decision.decidingGroup } : {}),
+        ...(decision.calibration !== undefined ? { calibration: decision.calibration } : {}),
       };
       const entries: StoredEntry[] = subjects.flatMap((s) =>
         s.embeddings.map((embedding) => ({
@@ -142,6 +147,7 @@ export class DeploymentSession {
       d.audit?.append({
         type: 'session.start', sessionId: facts.sessionId, bundleId: facts.bundleId, expiresAt: facts.expiresAt,
         watchlistSize, threshold: facts.threshold, targetFalseAlertRate: facts.targetFalseAlertRate, decidingGroup: facts.decidingGroup ?? null,
+        fmrByGroup: facts.calibration?.fmrByGroup ?? null,
       }, now);
       d.logger.info('session started', { sessionId: facts.sessionId, bundleId: facts.bundleId, watchlistSize, rows: entries.length, expiresAt: facts.expiresAt, threshold: facts.threshold });
       return this.info();
@@ -217,6 +223,7 @@ export class DeploymentSession {
       threshold: f.threshold,
       targetFalseAlertRate: f.targetFalseAlertRate,
       ...(f.decidingGroup !== undefined ? { decidingGroup: f.decidingGroup } : {}),
+      ...(f.calibration !== undefined ? { calibration: f.calibration } : {}),
     };
   }
 

@@ -7,6 +7,7 @@
  *   ended | aborted --start--> active   (a new session, a new bundle)
  */
 import type { WipeResult } from '../watchlist/store';
+import type { SessionCalibrationFacts } from './calibration-policy';
 
 export type SessionState = 'idle' | 'active' | 'ended' | 'aborted';
 export type EndReason = 'command' | 'expiry' | 'sigterm';
@@ -15,7 +16,7 @@ export type Verdict = 'confirmed' | 'false-alert';
 export class SessionError extends Error {
   override name = 'SessionError';
   constructor(
-    readonly code: 'session-active' | 'no-session' | 'unknown-alert' | 'store-failed' | 'threshold-failed' | 'bad-bundle',
+    readonly code: 'session-active' | 'no-session' | 'unknown-alert' | 'store-failed' | 'threshold-failed' | 'bad-bundle' | 'calibration-refused',
     message: string,
   ) {
     super(message);
@@ -35,6 +36,8 @@ export interface SessionInfo {
   targetFalseAlertRate: number;
   /** The demographic group whose impostor scores set the threshold, when one did. */
   decidingGroup?: string;
+  /** The calibration behind the threshold: per group, the FMR at it with its interval. */
+  calibration?: SessionCalibrationFacts;
 }
 
 export interface DeploymentRecord {
@@ -49,6 +52,8 @@ export interface DeploymentRecord {
   threshold: number;
   targetFalseAlertRate: number;
   decidingGroup?: string;
+  /** The calibration behind the threshold: per group, the FMR at it with its interval. */
+  calibration?: SessionCalibrationFacts;
   facesProcessed: number;
   tracks: number;
   alerts: number;
@@ -69,6 +74,7 @@ export interface SessionFacts {
   threshold: number;
   targetFalseAlertRate: number;
   decidingGroup?: string;
+  calibration?: SessionCalibrationFacts;
 }
 
 export interface SessionCounters {
@@ -125,6 +131,7 @@ export function buildRecord(facts: SessionFacts, counters: SessionCounters, ende
     threshold: facts.threshold,
     targetFalseAlertRate: facts.targetFalseAlertRate,
     ...(facts.decidingGroup !== undefined ? { decidingGroup: facts.decidingGroup } : {}),
+    ...(facts.calibration !== undefined ? { calibration: facts.calibration } : {}),
     facesProcessed: counters.facesProcessed,
     tracks: counters.tracks,
     alerts: counters.alerts.size,
