@@ -1,4 +1,4 @@
-import { AUTHORITY_KEY_FILES, generateAuthorityKeys, generateUnitKeys, KeyError, loadPublicKey, publicKeyFingerprint, UNIT_KEY_FILES } from '../watchlist/keys';
+import { AUTHORITY_KEY_FILES, CENTRAL_KEY_FILES, generateAuthorityKeys, generateCentralKeys, generateUnitKeys, KeyError, loadPublicKey, publicKeyFingerprint, UNIT_KEY_FILES } from '../watchlist/keys';
 import path from 'node:path';
 import { parse, requireOpt, UsageError, UserError, type Command } from './common';
 
@@ -6,7 +6,9 @@ export const usage = `lfr-edge keys init --dir DIR        make this unit's ident
                                     and Ed25519 (what the unit signs); private keys mode 0600
 lfr-edge keys authority --dir DIR   make the central authority's Ed25519 pair (signs bundles and
                                     commands); provision authority-ed25519.pub on every unit
-Both refuse to overwrite existing key files.`;
+lfr-edge keys central --dir DIR     make the central service's X25519 pair: units seal alert face
+                                    crops to central-x25519.pub (mqtt.centralPublicKeyFile)
+All refuse to overwrite existing key files.`;
 
 export const keysCommand: Command = async (argv, io) => {
   const [sub, ...rest] = argv;
@@ -26,6 +28,13 @@ export const keysCommand: Command = async (argv, io) => {
       for (const f of files) io.stdout(`wrote ${f}\n`);
       const fp = publicKeyFingerprint(loadPublicKey(path.join(dir, AUTHORITY_KEY_FILES.ed25519Public)));
       io.stdout(`authority key fingerprint ${fp}; keep ${AUTHORITY_KEY_FILES.ed25519Private} offline, copy ${AUTHORITY_KEY_FILES.ed25519Public} to the units\n`);
+      return 0;
+    }
+    if (sub === 'central') {
+      const files = generateCentralKeys(dir);
+      for (const f of files) io.stdout(`wrote ${f}\n`);
+      const fp = publicKeyFingerprint(loadPublicKey(path.join(dir, CENTRAL_KEY_FILES.x25519Public)));
+      io.stdout(`central key fingerprint ${fp}; ${CENTRAL_KEY_FILES.x25519Private} stays with central serve, copy ${CENTRAL_KEY_FILES.x25519Public} to the units (scripts/provision --central-key)\n`);
       return 0;
     }
   } catch (err) {

@@ -47,8 +47,32 @@ export const MqttConfigSchema = z.strictObject({
       maxBytes: z.number().int().min(1024).default(256 * 1024 * 1024),
     })
     .prefault({}),
-  /** Attach the best face crop (JPEG) to alerts. Off by default (data minimisation). */
-  alertCrops: z.boolean().default(false),
+  /**
+   * The central service's X25519 public key (PEM, `lfr-edge keys central`): alert face crops are
+   * sealed to it (src/comms/crop-seal.ts), so the broker never sees a face.
+   */
+  centralPublicKeyFile: z.string().min(1).optional(),
+  /**
+   * Attach a face crop to alerts, sealed to the central key. Unset: on exactly when
+   * `centralPublicKeyFile` is set. `true` without a central key is refused (crops never travel in
+   * the clear); `false` keeps them off even with one.
+   */
+  alertCrops: z.boolean().optional(),
+  /** The crop sent with an alert: the face with a margin, at the camera's resolution. */
+  crop: z
+    .strictObject({
+      /** Margin added on each side, as a fraction of the face box side (0.5: a box twice as wide). */
+      marginFraction: z.number().min(0).max(3).default(0.6),
+      /** Longest side in pixels; a larger region is scaled down, a smaller one is never scaled up. */
+      maxSidePx: z.number().int().min(64).max(2048).default(360),
+      jpegQuality: z.number().int().min(30).max(100).default(85),
+      /**
+       * A track's best crop is held only for candidates scoring at least `threshold - this`
+       * (and only when crops are sent): far below the threshold nothing is kept.
+       */
+      keepBelowThreshold: z.number().min(0).max(1).default(0.05),
+    })
+    .prefault({}),
   commands: z
     .strictObject({
       /** The central authority's Ed25519 public key (PEM, SPKI): the trust anchor for commands. */
@@ -67,4 +91,9 @@ export const MqttConfigSchema = z.strictObject({
 });
 
 export type MqttConfig = z.infer<typeof MqttConfigSchema>;
+
+/** Whether alerts carry a (sealed) face crop; throws when crops are asked for without a central key. */
+export function cropsEnabled(cfg: Pick<MqttConfig, 'alertCrops' | 'centralPublicKeyFile'>): boolean {
+  return cfg.alertCrops ?? cfg.centralPublicKeyFile !== undefined;
+}
 export type MqttTlsConfig = z.infer<typeof MqttTlsConfigSchema>;

@@ -20,7 +20,7 @@ import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../log';
-import type { MqttConfig } from './config';
+import { cropsEnabled, type MqttConfig } from './config';
 import type {
   AlertMessage, CommandResultMessage, DeploymentRecord, HealthMessage, OutboxKind, RecordMessage, SessionMessage, StatusMessage,
 } from './messages';
@@ -143,7 +143,7 @@ export class UnitLink {
   }
 
   publishAlert(alert: AlertMessage): void {
-    this.enqueue('alert', alert.alertId, this.deps.config.alertCrops ? alert : withoutCrop(alert));
+    this.enqueue('alert', alert.alertId, cropsEnabled(this.deps.config) ? alert : withoutCrop(alert));
   }
 
   /** Sign the record with the unit key and queue it. Returns what is published. */

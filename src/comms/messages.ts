@@ -7,6 +7,7 @@
 /** `status` (QoS 1, retained). `offline` is also the Last Will. */
 import type { DeploymentRecord } from '../session/state';
 import type { SessionCalibrationFacts } from '../session/calibration-policy';
+import type { SealedCrop } from './crop-seal';
 export interface StatusMessage {
   v: 1;
   state: 'online' | 'offline';
@@ -64,8 +65,12 @@ export interface AlertMessage {
   firstSeen: string;
   lastSeen: string;
   quality: FaceQualityInfo;
-  /** Only when `mqtt.alertCrops` is on. Sealed at rest in the outbox. */
-  crop?: { format: 'jpeg'; base64: string; width?: number; height?: number };
+  /**
+   * The face with a margin (JPEG at the camera's resolution), sealed to the central X25519 key
+   * (src/comms/crop-seal.ts, alert id as associated data): only when crops are on (a central key
+   * is provisioned). Sealed again at rest in the outbox.
+   */
+  crop?: { format: 'jpeg'; sealed: SealedCrop; width?: number; height?: number };
   /** Set when the outbox was full and removed the crop (see outbox.ts policy). */
   cropDropped?: true;
   at: string;

@@ -56,6 +56,13 @@ export const ConfigSchema = z.strictObject({
       message: `must be at least ${needed} bytes to carry a bundle of watchlist.maxBundleBytes (${cfg.watchlist.maxBundleBytes}) in base64`,
     });
   }
+  if (cfg.mqtt.alertCrops === true && cfg.mqtt.centralPublicKeyFile === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['mqtt', 'alertCrops'],
+      message: 'alert crops are only ever sent sealed to the central key: set mqtt.centralPublicKeyFile (lfr-edge keys central) or leave alertCrops unset',
+    });
+  }
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

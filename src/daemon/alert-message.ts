@@ -1,4 +1,5 @@
 /** Pure: a track-level Alert (recognition) -> the `alert` MQTT payload (comms). */
+import type { SealedCrop } from '../comms/crop-seal';
 import type { AlertMessage } from '../comms/messages';
 import type { Alert } from '../recognition/decision';
 
@@ -6,7 +7,7 @@ const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
 
 export function alertMessage(
   alert: Alert,
-  ctx: { alertId: string; unitId: string; sessionId: string; at: Date; cropJpeg?: Buffer },
+  ctx: { alertId: string; unitId: string; sessionId: string; at: Date; sealedCrop?: SealedCrop },
 ): AlertMessage {
   const q = alert.quality;
   const msg: AlertMessage = {
@@ -31,8 +32,8 @@ export function alertMessage(
     },
     at: ctx.at.toISOString(),
   };
-  if (ctx.cropJpeg && alert.crop) {
-    msg.crop = { format: 'jpeg', base64: ctx.cropJpeg.toString('base64'), width: alert.crop.width, height: alert.crop.height };
+  if (ctx.sealedCrop && alert.crop) {
+    msg.crop = { format: 'jpeg', sealed: ctx.sealedCrop, width: alert.crop.width, height: alert.crop.height };
   }
   return msg;
 }

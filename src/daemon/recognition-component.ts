@@ -1,7 +1,8 @@
 /**
  * Camera -> vision -> tracker -> matcher -> decision, for the daemon's whole life. Faces are
  * tracked and counted with or without a session; alerts exist only while a session is active
- * (its matcher and threshold). Alerts go to the outbox; the crop only when configured.
+ * (its matcher and threshold). Alerts go to the outbox; a face crop only when a central key is
+ * provisioned (and crops are not turned off), sealed to that key: otherwise no crop is even made.
  */
 import { randomUUID } from 'node:crypto';
 import type { CameraHealth } from '../comms/messages';
@@ -17,6 +18,10 @@ import { releaseAlertCrop, type Alert } from '../recognition/decision';
 import type { Matcher } from '../recognition/matcher';
 import { Tracker } from '../recognition/tracker';
 import { encodeJpeg } from '../vision/image';
+import { cropsEnabled } from '../comms/config';
+import { sealCrop } from '../comms/crop-seal';
+import { loadPublicKey } from '../watchlist/keys';
+import type { KeyObject } from 'node:crypto';
 import type { StageTimes } from '../vision/types';
 import { VisionWorker } from '../vision/worker-client';
 import { alertMessage } from './alert-message';
@@ -61,6 +66,8 @@ export class RecognitionComponent implements Component {
   private readonly stages = new StageMeter();
   private lastRates = { at: 0, framesIn: 0, processed: 0, dropped: 0 };
   private pendingAlerts = new Set<Promise<void>>();
+  /** The central X25519 key alert crops are sealed to; undefined: crops are off and none is made. */
+  private centralKey: KeyObject | undefined;
 
   constructor(
     private readonly cfg: Config,
@@ -78,6 +85,11 @@ export class RecognitionComponent implements Component {
   async start(): Promise<void> {
     const { cfg, deps } = this;
     const log = deps.logger;
+    if (cropsEnabled(cfg.mqtt)) {
+      // the schema refuses alertCrops without a key file; here the file itself must load
+      this.centralKey = loadPublicKey(cfg.mqtt.centralPublicKeyFile!, ['x25519']);
+      log.info('alert crops on, sealed to the central key', { centralPublicKeyFile: cfg.mqtt.centralPublicKeyFile });
+    }
     this.vision = await VisionWorker.start(cfg.vision, deps.models(), log, { logLevel: cfg.logging.level as never });
     const vision = this.vision;
     if (vision.provider !== cfg.vision.providers[0]) {
@@ -98,6 +110,7 @@ export class RecognitionComponent implements Component {
       decider: deps.decider,
       matcher: () => deps.session.matcher(),
       onAlert: (alert) => this.sendAlert(alert),
+      crops: this.centralKey ? { context: { marginFraction: cfg.mqtt.crop.marginFraction, maxSidePx: cfg.mqtt.crop.maxSidePx } } : 'none',
     });
     let tracksSeen = 0;
     const chain = this.chain;
@@ -165,9 +178,10 @@ export class RecognitionComponent implements Component {
     const at = deps.now();
     const p = (async () => {
       try {
-        const cropJpeg = cfg.mqtt.alertCrops && alert.crop ? await encodeJpeg(alert.crop) : undefined;
-        const msg = alertMessage(alert, { alertId, unitId: cfg.unit.id, sessionId, at, cropJpeg });
+        const cropJpeg = this.centralKey && alert.crop ? await encodeJpeg(alert.crop, cfg.mqtt.crop.jpegQuality) : undefined;
+        const sealedCrop = cropJpeg && this.centralKey ? sealCrop(cropJpeg, this.centralKey, alertId) : undefined;
         cropJpeg?.fill(0);
+        const msg = alertMessage(alert, { alertId, unitId: cfg.unit.id, sessionId, at, sealedCrop });
         deps.link.link?.publishAlert(msg);
         deps.audit.append({ type: 'alert', alertId, sessionId, subjectRef: alert.subject.ref, score: msg.score, threshold: msg.threshold }, at);
         deps.logger.info('alert raised', { alertId, sessionId, subjectRef: alert.subject.ref, score: msg.score, threshold: msg.threshold, trackId: alert.trackId, evidenceFrames: alert.framesOfEvidence });

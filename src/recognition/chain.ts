@@ -6,6 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Frame } from '../camera/frame';
+import type { ContextCropOptions } from '../vision/context-crop';
 import type { FrameAnalysis, RgbImage } from '../vision/types';
 import type { Alert, AlertDecider } from './decision';
 
@@ -20,7 +21,7 @@ export interface FrameAnalyzer {
    * matched, so it need not be embedded (its embedding is then empty; the tracker follows it by
    * box overlap). An analyzer may embed it anyway.
    */
-  analyze(img: RgbImage, opts?: { withAligned?: boolean; transfer?: boolean; embed?: 'all' | 'quality-passing' }): Promise<FrameAnalysis>;
+  analyze(img: RgbImage, opts?: { withAligned?: boolean; withContext?: ContextCropOptions; transfer?: boolean; embed?: 'all' | 'quality-passing' }): Promise<FrameAnalysis>;
 }
 
 export interface ChainCounts {
@@ -48,6 +49,11 @@ export class RecognitionChain {
       matcher: () => Matcher | undefined;
       /** Called for each alert; it owns the alert's crop (release it once sent). */
       onAlert: (alert: Alert) => void;
+      /**
+       * Which face crop the decision may hold for an alert: the aligned 112x112 face (default), the
+       * face with a margin at the frame's resolution, or none (crops cannot be sent: none is made).
+       */
+      crops?: 'aligned' | { context: ContextCropOptions } | 'none';
     },
   ) {}
 
@@ -59,7 +65,13 @@ export class RecognitionChain {
   async processFrame(frame: Frame): Promise<void> {
     const t0 = performance.now();
     const { vision, tracker, decider, onAlert } = this.deps;
-    const analysis = await vision.analyze(frame.image, { transfer: true, withAligned: true, embed: 'quality-passing' });
+    const crops = this.deps.crops ?? 'aligned';
+    const analysis = await vision.analyze(frame.image, {
+      transfer: true,
+      withAligned: crops === 'aligned',
+      ...(typeof crops === 'object' ? { withContext: crops.context } : {}),
+      embed: 'quality-passing',
+    });
     const t = analysis.times;
     this.c.modelMs += t.detectRun + t.landmarkRun + t.embedRun;
     this.c.facesDetected += analysis.faces.length;
@@ -69,10 +81,11 @@ export class RecognitionChain {
     analysis.faces.forEach((face, i) => {
       if (face.quality.passed) this.c.facesPassingQuality++;
       const top1 = face.quality.passed && face.embedding.length > 0 && matcher && matcher.size > 0 ? matcher.top1(face.embedding) : undefined;
-      const alert = decider.observe({ trackId: update.trackIds[i], at: frame.capturedAt, quality: face.quality, top1, crop: face.aligned });
+      const crop = face.context ?? face.aligned;
+      const alert = decider.observe({ trackId: update.trackIds[i], at: frame.capturedAt, quality: face.quality, top1, crop });
       face.embedding.fill(0);
       // A crop that is neither a track's best (held by the decision) nor an alert's is not kept.
-      if (face.aligned && face.aligned !== alert?.crop && !decider.holdsCrop(face.aligned)) face.aligned.data.fill(0);
+      for (const img of [face.aligned, face.context]) if (img && img !== alert?.crop && !decider.holdsCrop(img)) img.data.fill(0);
       if (alert) {
         this.c.alerts++;
         onAlert(alert);

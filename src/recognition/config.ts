@@ -23,6 +23,11 @@ export const DecisionConfigSchema = z.strictObject({
   bestCount: z.number().int().min(1).max(100).default(3),
   /** After an alert for a subject, no other alert for that subject (any track) for this long. */
   cooldownSeconds: z.number().min(0).max(86400).default(60),
+  /**
+   * A track's best face crop is held only while the subject's score is at least
+   * `threshold - cropKeepBelow`: a candidate far below the threshold keeps no face.
+   */
+  cropKeepBelow: z.number().min(0).max(1).default(0.05),
 });
 export type DecisionConfig = z.infer<typeof DecisionConfigSchema>;
 

@@ -9,7 +9,9 @@
  * (any track) is not alerted again, and that track stays silent for it.
  *
  * Per (track, subject) only counters, the best scores and one crop are kept: the crop of the
- * frame with the subject's highest score ("the best face crop of the track"). Everything of a
+ * frame with the subject's highest score ("the best face crop of the track"), and only when that
+ * score is within `cropKeepBelow` of the threshold (the caller passes crops only when they can be
+ * sent). Everything of a
  * track is dropped (crops zeroed) when the track ends; an alert's crop belongs to the alert and
  * is released by whoever sends it (`releaseAlertCrop`).
  */
@@ -116,7 +118,8 @@ export class AlertDecider {
       if (ev.best.length > keep) ev.best.length = keep;
       if (isBest) {
         ev.bestQuality = obs.quality;
-        if (obs.crop) {
+        // only candidates near the threshold keep a face (recognition.decision.cropKeepBelow)
+        if (obs.crop && m.score >= this.basis.threshold - this.cfg.cropKeepBelow) {
           ev.crop?.data.fill(0);
           ev.crop = obs.crop;
         }

@@ -13,11 +13,14 @@ import { embedderInput, l2Normalise } from './embedder';
 import { decodeLandmarks, fivePointsFrom68, LANDMARK_SIZE, landmarkCrop, landmarkInput } from './landmarks';
 import { createOrtModel, ort, type OrtModel, type ProviderAttempt } from './ort';
 import { assessQuality } from './quality';
+import { contextCrop, type ContextCropOptions } from './context-crop';
 import type { Box, DetectedFace, Point, Face, FrameAnalysis, FrameDetections, RgbImage, StageTimes } from './types';
 
 export interface AnalyzeOptions {
   /** Keep the aligned 112x112 crop on each face (for an alert's best crop). */
   withAligned?: boolean;
+  /** Keep the face with a margin at the frame's resolution on each face (an alert's crop for the officer). */
+  withContext?: ContextCropOptions;
   /**
    * 'all' (default): every face is embedded (eval, embed, watchlist photos). 'quality-passing':
    * faces that fail the quality gate are not embedded (their `embedding` is empty, length 0): the
@@ -182,6 +185,7 @@ export class FaceAnalyzer {
       }
       const face: Face = { box: [...det.box] as Box, detScore: det.detScore, landmarks, fivePoints, quality, embedding };
       if (opts.withAligned) face.aligned = aligned;
+      if (opts.withContext) face.context = contextCrop(img, det.box, opts.withContext);
       faces.push(face);
     }
     times.total = now() - t0;

@@ -45,6 +45,8 @@ export interface Face {
   embedding: Float32Array;
   /** The aligned 112x112 RGB face (only when asked for: alerts' best crop). */
   aligned?: RgbImage;
+  /** The face with a margin at the frame's resolution (only when asked for: an alert's crop). */
+  context?: RgbImage;
 }
 
 /** Per-stage wall times of one analysis, milliseconds. */

@@ -73,7 +73,7 @@ export class VisionWorker {
    */
   analyze(img: RgbImage, opts: AnalyzeOptions & { transfer?: boolean } = {}): Promise<FrameAnalysis> {
     return this.request<FrameAnalysis>(
-      (id) => ({ kind: 'analyze', id, img, withAligned: !!opts.withAligned, embed: opts.embed }),
+      (id) => ({ kind: 'analyze', id, img, withAligned: !!opts.withAligned, withContext: opts.withContext, embed: opts.embed }),
       opts.transfer ? [img.data.buffer as ArrayBuffer] : [],
     );
   }
@@ -92,7 +92,7 @@ export class VisionWorker {
    * this call does not change the frame it works on.
    */
   analyzeDetected(indices: number[], opts: AnalyzeOptions = {}): Promise<FrameAnalysis> {
-    return this.request<FrameAnalysis>((id) => ({ kind: 'analyze-detected', id, indices: [...indices], withAligned: !!opts.withAligned, embed: opts.embed }), []);
+    return this.request<FrameAnalysis>((id) => ({ kind: 'analyze-detected', id, indices: [...indices], withAligned: !!opts.withAligned, withContext: opts.withContext, embed: opts.embed }), []);
   }
 
   private request<T extends FrameAnalysis | FrameDetections>(make: (id: number) => WorkerRequest, transfer: ArrayBuffer[]): Promise<T> {

@@ -15,9 +15,9 @@ export interface WorkerInit {
   logLevel: LogLevel;
 }
 export type WorkerRequest =
-  | { kind: 'analyze'; id: number; img: RgbImage; withAligned: boolean; embed?: AnalyzeOptions['embed'] }
+  | { kind: 'analyze'; id: number; img: RgbImage; withAligned: boolean; withContext?: AnalyzeOptions['withContext']; embed?: AnalyzeOptions['embed'] }
   | { kind: 'detect'; id: number; img: RgbImage }
-  | { kind: 'analyze-detected'; id: number; indices: number[]; withAligned: boolean; embed?: AnalyzeOptions['embed'] }
+  | { kind: 'analyze-detected'; id: number; indices: number[]; withAligned: boolean; withContext?: AnalyzeOptions['withContext']; embed?: AnalyzeOptions['embed'] }
   | { kind: 'close'; id: number };
 export type WorkerResponse =
   | { kind: 'ready'; provider: string; attempts: unknown[] }
@@ -57,12 +57,13 @@ FaceAnalyzer.create(init.cfg, init.models, logger).then(
           port.postMessage({ kind: 'detections', id: req.id, result } satisfies WorkerResponse);
           return;
         }
-        const opts = { withAligned: req.withAligned, embed: req.embed };
+        const opts = { withAligned: req.withAligned, withContext: req.withContext, embed: req.embed };
         const result = req.kind === 'analyze' ? await analyzer.analyze(req.img, opts) : await analyzer.analyzeDetected(req.indices, opts);
         const transfer: ArrayBuffer[] = [];
         for (const f of result.faces) {
           transfer.push(f.embedding.buffer as ArrayBuffer);
           if (f.aligned) transfer.push(f.aligned.data.buffer as ArrayBuffer);
+          if (f.context) transfer.push(f.context.data.buffer as ArrayBuffer);
         }
         port.postMessage({ kind: 'result', id: req.id, result } satisfies WorkerResponse, transfer);
       } catch (err) {

@@ -27,6 +27,12 @@ export const AUTHORITY_KEY_FILES = {
   ed25519Public: 'authority-ed25519.pub',
 } as const;
 
+/** The central service's X25519 pair (`lfr-edge keys central`): units seal alert crops to its public half. */
+export const CENTRAL_KEY_FILES = {
+  x25519Private: 'central-x25519.key',
+  x25519Public: 'central-x25519.pub',
+} as const;
+
 export interface UnitKeys {
   x25519Private: KeyObject;
   x25519Public: KeyObject;
@@ -102,6 +108,11 @@ export function generateAuthorityKeys(dir: string): string[] {
   return writePairs(dir, [
     { privateFile: AUTHORITY_KEY_FILES.ed25519Private, publicFile: AUTHORITY_KEY_FILES.ed25519Public, type: 'ed25519' },
   ]);
+}
+
+/** Make the central service's X25519 pair in DIR; refuses to overwrite. Returns the files written. */
+export function generateCentralKeys(dir: string): string[] {
+  return writePairs(dir, [{ privateFile: CENTRAL_KEY_FILES.x25519Private, publicFile: CENTRAL_KEY_FILES.x25519Public, type: 'x25519' }]);
 }
 
 function readKeyFile(file: string, what: string): Buffer {

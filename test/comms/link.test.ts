@@ -94,7 +94,7 @@ t.test('unit link against a real Mosquitto with mutual TLS', { skip }, async (t)
     t.teardown(() => link.stop());
     link.publishAlert(testAlert(unitId, 'c-1', 1, true));
     await waitFor(() => got.length === 1, 5000, 'the alert');
-    t.equal(Buffer.from(got[0].json.crop.base64, 'base64').toString(), 'jpeg-bytes-1');
+    t.equal(Buffer.from(got[0].json.crop.sealed.ct, 'base64').toString(), 'jpeg-bytes-1', 'the (sealed) crop travels as given');
   });
 
   t.test('the Last Will (retained offline) fires when the process holding the connection is killed -9', async (t) => {

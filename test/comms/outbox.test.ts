@@ -43,7 +43,7 @@ t.test('a row holding a face crop is sealed at rest and opens only with the unit
   t.notOk(rows[0].payload.includes(Buffer.from('S-1')), 'nor the subject reference');
   t.equal(rows[1].sealed, 0, 'rows without a crop are plain');
   const ob2 = open(file);
-  t.equal(JSON.parse(ob2.peek(0, 1)[0].payload.toString()).crop.base64, Buffer.from('jpeg-bytes-1').toString('base64'));
+  t.equal(JSON.parse(ob2.peek(0, 1)[0].payload.toString()).crop.sealed.ct, Buffer.from('jpeg-bytes-1').toString('base64'));
   ob2.close();
   const other = open(file, {}, deriveOutboxKey(generateKeyPairSync('ed25519').privateKey));
   t.same(other.peek(0, 10).map((r) => r.msgId), ['p-1'], 'with another key the sealed row cannot be read: set aside, the plain one still goes');

@@ -111,3 +111,25 @@ t.test('quality-failing faces: the chain asks for them not to be embedded, track
   t.match(alerts[0], { subject: { ref: 'S' }, framesOfEvidence: 3 });
   chain.endAll();
 });
+
+t.test("crops: 'none' asks vision for no crop at all (crops cannot be sent); a context crop is used when asked", async (t) => {
+  for (const crops of ['none', { context: { marginFraction: 0.5, maxSidePx: 300 } }] as const) {
+    const asked: unknown[] = [];
+    const seq: Face[][] = [0, 1, 2].map((i) => [{ ...face([10 + i, 10, 60 + i, 60], unit(0), 3), aligned: undefined, ...(crops === 'none' ? {} : { context: { width: 4, height: 4, data: new Uint8Array(48).fill(9) } }) }]);
+    const inner = scripted(seq);
+    const vision: FrameAnalyzer = { analyze: (img, opts) => (asked.push(opts), inner.analyze(img, opts)) };
+    const matcher = new Matcher([{ ref: 'S', category: 'wanted', embedding: unit(0) }]);
+    const decider = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 3 }), { threshold: 0.55, falseAlertRate: 0.001, watchlistSize: 1 });
+    const alerts: Alert[] = [];
+    const chain = new RecognitionChain({ vision, tracker: new Tracker(TrackerConfigSchema.parse({})), decider, matcher: () => matcher, onAlert: (a) => alerts.push(a), crops });
+    for (let i = 0; i < 3; i++) await chain.processFrame({ seq: i + 1, capturedAt: 1000 + i * 40, image: { width: 320, height: 240, data: new Uint8Array(320 * 240 * 3) } });
+    t.equal(alerts.length, 1);
+    if (crops === 'none') {
+      t.ok(asked.every((o) => (o as { withAligned?: boolean; withContext?: unknown }).withAligned === false && (o as { withContext?: unknown }).withContext === undefined), 'no crop requested');
+      t.equal(alerts[0].crop, undefined, 'and the alert has none');
+    } else {
+      t.match(asked[0], { withAligned: false, withContext: { marginFraction: 0.5, maxSidePx: 300 } });
+      t.equal(alerts[0].crop?.width, 4, 'the context crop is the alert crop');
+    }
+  }
+});

@@ -74,3 +74,18 @@ t.test('ending a track drops its evidence and zeroes its crops', async (t) => {
 t.test('a threshold that is not a number is refused', async (t) => {
   t.throws(() => new AlertDecider(DecisionConfigSchema.parse({}), { ...basis, threshold: NaN }), { message: 'decision: threshold must be a number, got NaN' });
 });
+
+t.test('a crop is held only for candidates near the threshold (recognition.decision.cropKeepBelow)', async (t) => {
+  const d = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 3, cropKeepBelow: 0.05 }), basis);
+  const far = obs(3, 0, 'S1', 0.3, good, 50);
+  d.observe(far);
+  t.notOk(d.holdsCrop(far.crop!), 'a best frame far below the threshold (0.3 < 0.5 - 0.05) keeps no crop');
+  const near = obs(3, 1, 'S1', 0.47, good, 51);
+  d.observe(near);
+  t.ok(d.holdsCrop(near.crop!), 'one within the margin (0.47 >= 0.45) is held');
+  d.observe(obs(3, 2, 'S1', 0.6, good, 52));
+  d.observe(obs(3, 3, 'S1', 0.6));
+  const a = d.observe(obs(3, 4, 'S1', 0.55));
+  t.same([...a!.crop!.data], new Array(12).fill(52), 'the alert carries the best crop');
+  t.ok(near.crop!.data.every((v) => v === 0), 'the replaced one was zeroed');
+});
