@@ -23,7 +23,8 @@ async function main() {
   fs.mkdirSync(outDir, { recursive: true });
   for (const [role, m] of Object.entries(manifest.models)) {
     const src = path.join(modelsDir, m.file);
-    const ctx = path.join(outDir, m.file.replace(/\.onnx$/, '_ctx.onnx'));
+    // Keyed to the model file's sha256 (as src/vision/ort.ts epContextPath): a changed model never loads an old engine.
+    const ctx = path.join(outDir, `${m.file.replace(/\.onnx$/, '')}.${m.sha256.slice(0, 16)}_ctx.onnx`);
     const t0 = Date.now();
     try {
       // Creating the session with ep.context_enable=1 makes TensorRT write the EP-context model

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from '../log';
+import { sha256File } from '../models/manifest';
 import { resolveFromRoot } from '../paths';
 import type { ExecutionProviderName, VisionConfig } from './config';
 
@@ -50,18 +51,29 @@ export function sessionOptions(cfg: VisionConfig, provider: ExecutionProviderNam
   };
 }
 
-/** Where the TensorRT EP-context model ("embedded engine") of a model lives, built at provisioning. */
-export function epContextPath(cfg: VisionConfig, modelFile: string): string {
-  return path.join(resolveFromRoot(cfg.trtCacheDir), path.basename(modelFile).replace(/\.onnx$/, '_ctx.onnx'));
+/**
+ * Where the TensorRT EP-context model ("embedded engine") of a model lives, built at provisioning:
+ * `<model>.<first 16 hex of its sha256>_ctx.onnx`, so an engine built from another file (a changed
+ * or replaced embedder) is never loaded; scripts/build-trt-engines.js and scripts/provision name it
+ * the same way.
+ */
+export function epContextPath(cfg: VisionConfig, modelFile: string, sha256: string): string {
+  return path.join(resolveFromRoot(cfg.trtCacheDir), `${path.basename(modelFile).replace(/\.onnx$/, '')}.${sha256.slice(0, 16)}_ctx.onnx`);
 }
 
 /**
  * The file to load for a provider: with TensorRT, the EP-context model when provisioning built one
  * (start in seconds), else the plain model (TensorRT then compiles engines at every start: slow).
  */
-export function modelFileFor(cfg: VisionConfig, provider: ExecutionProviderName, modelFile: string, exists: (f: string) => boolean = existsSync): { file: string; epContext: boolean } {
+export function modelFileFor(
+  cfg: VisionConfig,
+  provider: ExecutionProviderName,
+  modelFile: string,
+  exists: (f: string) => boolean = existsSync,
+  sha256: () => string = () => sha256File(modelFile),
+): { file: string; epContext: boolean } {
   if (provider === 'tensorrt') {
-    const ctx = epContextPath(cfg, modelFile);
+    const ctx = epContextPath(cfg, modelFile, sha256());
     if (exists(ctx)) return { file: ctx, epContext: true };
   }
   return { file: modelFile, epContext: false };
@@ -84,7 +96,7 @@ export async function createOrtModel(
       const { file, epContext } = modelFileFor(cfg, provider, modelFile);
       const session = await ort.InferenceSession.create(file, sessionOptions(cfg, provider, !last));
       if (provider === 'tensorrt' && !epContext) {
-        logger.warn('no TensorRT EP-context model: engines were built at start (slow); run scripts/build-trt-engines.js at provisioning', { model: path.basename(modelFile), expected: epContextPath(cfg, modelFile) });
+        logger.warn('no TensorRT EP-context model for this model file (new or changed model?): engines were built at start (slow); build it with scripts/build-trt-engines.js (scripts/provision does)', { model: path.basename(modelFile), expected: epContextPath(cfg, modelFile, sha256File(modelFile)) });
       }
       attempts.push({ provider, ok: true });
       logger.info('onnx session ready', { model: path.basename(modelFile), provider });

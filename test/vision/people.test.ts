@@ -89,8 +89,12 @@ t.test('no usable provider: a clear error naming the model and every reason', as
 t.test('TensorRT loads the EP-context model built at provisioning when there is one', async (t) => {
   const { modelFileFor, epContextPath } = await import('../../src/vision/ort');
   const cfg = loadConfig({ env: { LFR_EDGE__VISION__TRT_CACHE_DIR: '/opt/cache' } }).vision;
-  t.equal(epContextPath(cfg, '/m/fr_feature.onnx'), '/opt/cache/fr_feature_ctx.onnx');
-  t.same(modelFileFor(cfg, 'tensorrt', '/m/fr_feature.onnx', () => true), { file: '/opt/cache/fr_feature_ctx.onnx', epContext: true });
-  t.same(modelFileFor(cfg, 'tensorrt', '/m/fr_feature.onnx', () => false), { file: '/m/fr_feature.onnx', epContext: false });
-  t.same(modelFileFor(cfg, 'cpu', '/m/fr_feature.onnx', () => true), { file: '/m/fr_feature.onnx', epContext: false }, 'other providers use the plain model');
+  const sha = '87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581';
+  t.equal(epContextPath(cfg, '/m/fr_feature.onnx', sha), '/opt/cache/fr_feature.87aacdfe57510db2_ctx.onnx', 'keyed to the model sha256');
+  t.same(modelFileFor(cfg, 'tensorrt', '/m/fr_feature.onnx', () => true, () => sha), { file: '/opt/cache/fr_feature.87aacdfe57510db2_ctx.onnx', epContext: true });
+  t.same(modelFileFor(cfg, 'tensorrt', '/m/fr_feature.onnx', () => false, () => sha), { file: '/m/fr_feature.onnx', epContext: false });
+  t.same(modelFileFor(cfg, 'cpu', '/m/fr_feature.onnx', () => true, () => sha), { file: '/m/fr_feature.onnx', epContext: false }, 'other providers use the plain model');
+  // An engine built for another embedder file (same name) is not loaded: the changed model gets its own.
+  const built = new Set([epContextPath(cfg, '/m/fr_feature.onnx', sha)]);
+  t.same(modelFileFor(cfg, 'tensorrt', '/m/fr_feature.onnx', (f) => built.has(f), () => 'ff'.repeat(32)), { file: '/m/fr_feature.onnx', epContext: false }, 'a changed model never loads the old engine');
 });
