@@ -1,7 +1,7 @@
 /** `central send`: sign a command, publish it, wait for its cmd-result. */
 import type { KeyObject } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
-import { signCommand } from '../comms/command-envelope';
+import { encodeCommand, signCommand } from '../comms/command-envelope';
 import type { CommandEnvelope, CommandResultMessage } from '../comms/messages';
 import { commandTopic, unitTopic } from '../comms/topics';
 
@@ -32,7 +32,7 @@ export async function sendCommand(
     client.on('message', onMessage);
   });
   await client.subscribeAsync(resultTopic, { qos: 1 });
-  await client.publishAsync(commandTopic(cmd.unitId, cmd.type), JSON.stringify(envelope), { qos: 1 });
+  await client.publishAsync(commandTopic(cmd.unitId, cmd.type), encodeCommand(envelope), { qos: 1 });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<SendOutcome>((resolve) => {
     timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutS * 1000);

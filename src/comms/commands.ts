@@ -6,7 +6,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from '../log';
-import { CommandRefusedError, verifyCommand } from './command-envelope';
+import { CommandRefusedError, verifyCommand, type CommandLimits, type VerifiedCommand } from './command-envelope';
 import {
   COMMAND_TYPES, type CommandEnvelope, type CommandResultMessage, type CommandType, type RefusalReason, type Verdict,
 } from './messages';
@@ -45,7 +45,7 @@ export interface CommandProcessorDeps {
   audit: CommandAudit;
   /** Publishes the cmd-result (UnitLink.publishCommandResult). */
   reply: (r: CommandResultMessage) => void;
-  limits: { maxPayloadBytes: number; maxLifetimeS: number; clockSkewS: number };
+  limits: CommandLimits;
   logger: Logger;
   now?: () => Date;
 }
@@ -80,33 +80,40 @@ export class CommandProcessor {
 
   async handle(topicType: string, payload: Buffer): Promise<CommandResultMessage> {
     const now = this.now();
-    let env: CommandEnvelope | undefined;
+    let env: VerifiedCommand | undefined;
     try {
       env = verifyCommand(payload, { ...this.deps.limits, unitId: this.deps.unitId, authorityPublic: this.deps.authorityPublic, now, topicType });
-      if (!(COMMAND_TYPES as readonly string[]).includes(env.type)) {
-        throw new CommandRefusedError('unknown-type', `unknown command type '${env.type}' (known: ${COMMAND_TYPES.join(', ')})`, env.commandId, env.type);
+      const f = env.signed;
+      if (!(COMMAND_TYPES as readonly string[]).includes(f.type)) {
+        throw new CommandRefusedError('unknown-type', `unknown command type '${f.type}' (known: ${COMMAND_TYPES.join(', ')})`, env.commandId, f.type);
       }
       checkBody(env);
-      if (!this.deps.seen.remember(env.commandId, new Date(env.expiresAt), now)) {
-        throw new CommandRefusedError('replayed', `command ${env.commandId} was already received: refused as a replay`, env.commandId, env.type);
+      if (!this.deps.seen.remember(env.commandId, rememberUntil(env, now, this.deps.limits.maxLifetimeS), now)) {
+        throw new CommandRefusedError('replayed', `command ${env.commandId} was already received: refused as a replay`, env.commandId, f.type);
+      }
+      if (env.outsideWindow) {
+        this.log.warn('end-session outside its validity window accepted: ending is always safe (check the unit clock)', {
+          commandId: env.commandId, window: env.outsideWindow, issuedAt: f.issuedAt, expiresAt: f.expiresAt, unitTime: now.toISOString(),
+        });
       }
     } catch (err) {
       if (err instanceof CommandRefusedError) return this.finish({ commandId: err.commandId, type: err.type, accepted: false, reason: err.reason, message: err.message }, now);
       this.log.error('command check failed unexpectedly', { error: err as Error });
-      return this.finish({ commandId: env?.commandId ?? null, type: env?.type ?? null, accepted: false, reason: 'malformed', message: (err as Error).message }, now);
+      return this.finish({ commandId: env?.commandId ?? null, type: env?.signed.type ?? null, accepted: false, reason: 'malformed', message: (err as Error).message }, now);
     }
+    const type = env.signed.type;
     try {
-      const result = await this.dispatch(env.type as CommandType, env, now);
-      return this.finish({ commandId: env.commandId, type: env.type, accepted: true, result }, now);
+      const result = await this.dispatch(type as CommandType, env, now);
+      return this.finish({ commandId: env.commandId, type, accepted: true, result }, now);
     } catch (err) {
       const e = err as Error & { code?: unknown };
       const code = typeof e.code === 'string' ? e.code : undefined;
-      return this.finish({ commandId: env.commandId, type: env.type, accepted: false, reason: 'failed', code, message: e.message }, now);
+      return this.finish({ commandId: env.commandId, type, accepted: false, reason: 'failed', code, message: e.message }, now);
     }
   }
 
   private async dispatch(type: CommandType, env: CommandEnvelope, now: Date): Promise<Record<string, unknown> | undefined> {
-    const body = env.body as Record<string, unknown>;
+    const body = env.signed.body as Record<string, unknown>;
     switch (type) {
       case 'ping':
         return { pong: true, version: this.deps.version, unitTime: now.toISOString() };
@@ -134,13 +141,26 @@ export class CommandProcessor {
   }
 }
 
+/**
+ * How long a command id is kept against replays. An end-session is accepted whatever the unit's
+ * clock says (see verifyCommand), so its window cannot refuse a replay: its id is kept for good
+ * (one per deployment: a few rows). Other ids are kept past their expiry by the longest lifetime
+ * a command may have, so that a unit clock that jumps forward and back does not forget them while
+ * the window would still let a replay in.
+ */
+function rememberUntil(env: VerifiedCommand, now: Date, maxLifetimeS: number): Date {
+  if (env.signed.type === 'end-session') return new Date(8.64e15);
+  return new Date(Math.max(Date.parse(env.signed.expiresAt), now.getTime()) + maxLifetimeS * 1000);
+}
+
 /** Per-type body checks (after the signature, so a refusal here is a malformed signed command). */
 function checkBody(env: CommandEnvelope): void {
-  const b = env.body as Record<string, unknown>;
-  const bad = (msg: string) => new CommandRefusedError('malformed', `${env.type}: ${msg}`, env.commandId, env.type);
-  if (env.type === 'start-session') {
+  const b = env.signed.body as Record<string, unknown>;
+  const type = env.signed.type;
+  const bad = (msg: string) => new CommandRefusedError('malformed', `${type}: ${msg}`, env.commandId, type);
+  if (type === 'start-session') {
     if (typeof b.bundle !== 'string' || b.bundle.length === 0 || !MAX_BUNDLE_B64.test(b.bundle)) throw bad('body.bundle must be the watchlist bundle in base64');
-  } else if (env.type === 'adjudicate') {
+  } else if (type === 'adjudicate') {
     if (typeof b.alertId !== 'string' || b.alertId.length === 0 || b.alertId.length > 128) throw bad('body.alertId must be an alert id');
     if (b.verdict !== 'confirmed' && b.verdict !== 'false-alert') throw bad(`body.verdict must be 'confirmed' or 'false-alert'`);
   }

@@ -30,9 +30,13 @@ export const MqttConfigSchema = z.strictObject({
   /** Keep-alive in seconds: how fast a silent dead link is noticed (about 1.5x this). */
   keepaliveS: z.number().int().min(5).max(3600).default(30),
   connectTimeoutS: z.number().positive().max(300).default(15),
-  /** Reconnect backoff: first delay, doubled per failed attempt (with jitter) up to the maximum. */
-  reconnectMinS: z.number().positive().default(1),
-  reconnectMaxS: z.number().positive().default(60),
+  /**
+   * Reconnect backoff: first delay, doubled per failed attempt up to the maximum, each drawn in
+   * [half, all] of it (jitter). The cap bounds how long after the broker returns the unit is back
+   * (and its outbox draining): a few seconds for an alerting system, never more than 30.
+   */
+  reconnectMinS: z.number().positive().max(30, 'mqtt.reconnectMinS may not exceed 30 s').default(0.5),
+  reconnectMaxS: z.number().positive().max(30, 'mqtt.reconnectMaxS may not exceed 30 s: alerts would wait that long after an outage (default 5)').default(5),
   /** Seconds between retained `health` messages. */
   healthIntervalS: z.number().positive().max(3600).default(30),
   /** Messages handed to the client library but not yet acknowledged (PUBACK), at most. */
@@ -78,10 +82,14 @@ export const MqttConfigSchema = z.strictObject({
       /** The central authority's Ed25519 public key (PEM, SPKI): the trust anchor for commands. */
       authorityPublicKeyFile: z.string().min(1).default('/etc/lfr-edge/keys/authority-ed25519.pub'),
       /**
-       * Command payloads larger than this are refused unread. A start-session carries a bundle in
-       * base64 (4/3 larger), so this must exceed watchlist.maxBundleBytes * 4/3 (checked at load).
+       * start-session payloads larger than this are refused unread. A start-session carries a
+       * bundle in base64 (4/3 larger), so this must exceed watchlist.maxBundleBytes * 4/3 (checked
+       * at load). It also sets the MQTT 5 Maximum Packet Size the unit announces when it connects
+       * (this plus 64 KiB for the topic and properties): the broker does not send it anything larger.
        */
-      maxPayloadBytes: z.number().int().min(1024).default(96 * 1024 * 1024),
+      maxPayloadBytes: z.number().int().min(1024).max(256 * 1024 * 1024 - 65536, 'mqtt.commands.maxPayloadBytes must leave room under the MQTT packet limit (256 MiB)').default(96 * 1024 * 1024),
+      /** Every other command (end-session, adjudicate, ping: a few hundred bytes) larger than this is refused unread. */
+      maxSmallPayloadBytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
       /** A command's expiresAt may be at most this far after its issuedAt. */
       maxLifetimeS: z.number().int().min(1).default(24 * 3600),
       /** Tolerated clock difference between the authority and the unit. */

@@ -4,7 +4,8 @@
  * - `mqtts://` with client certificates and/or username/password, MQTT 5 with a fall-back to
  *   3.1.1 when the broker refuses 5 (protocol 'auto').
  * - Retained `status` `online` on every connect; the Last Will is a retained `offline`.
- * - Reconnects with exponential backoff and jitter (mqtt.reconnectMinS..reconnectMaxS). Each
+ * - Reconnects with exponential backoff and jitter (mqtt.reconnectMinS..reconnectMaxS, a cap of a
+ *   few seconds: reconnectDelayMs). Each
  *   attempt is a fresh client: nothing is queued inside the library; the durable outbox is the
  *   only queue.
  * - Alerts, records and command results go through the outbox (outbox.ts): written first, sent
@@ -39,6 +40,8 @@ export interface UnitLinkDeps {
   stateDir: string;
   logger: Logger;
   now?: () => Date;
+  /** Uniform [0, 1) for the reconnect jitter (tests pass a fixed one). */
+  random?: () => number;
 }
 
 export type CommandListener = (type: string, payload: Buffer) => void;
@@ -66,10 +69,12 @@ export class UnitLink {
   private tls: Pick<IClientOptions, 'ca' | 'cert' | 'key'> = {};
   private readonly log: Logger;
   private readonly now: () => Date;
+  private readonly random: () => number;
 
   constructor(private readonly deps: UnitLinkDeps) {
     this.log = deps.logger.child({ component: 'mqtt' });
     this.now = deps.now ?? (() => new Date());
+    this.random = deps.random ?? Math.random;
     this.protocolVersion = deps.config.protocol === '3.1.1' ? 4 : 5;
   }
 
@@ -263,6 +268,8 @@ export class UnitLink {
       servername: cfg.tls.serverName,
       ...this.tls,
       will: { topic: unitTopic(unitId, 'status'), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
+      // MQTT 5: the broker must not send this client a packet larger than a start-session may be.
+      ...(this.protocolVersion === 5 ? { properties: { maximumPacketSize: maximumPacketSize(cfg) } } : {}),
     };
     let client: MqttClient;
     try {
@@ -292,7 +299,7 @@ export class UnitLink {
     client.on('error', (err: Error & { code?: number }) => {
       if (gen !== this.generation) return;
       if (cfg.protocol === 'auto' && this.protocolVersion === 5 && (err.code === 132 || err.code === 1)) {
-        this.log.warn('the broker refused MQTT 5: falling back to MQTT 3.1.1');
+        this.log.warn('the broker refused MQTT 5: falling back to MQTT 3.1.1 (no Maximum Packet Size is announced; the per-command size limits still apply)');
         this.protocolVersion = 4;
       } else {
         this.log.warn('mqtt connection error', { error: err, code: err.code, attempt: this.attempt });
@@ -335,13 +342,31 @@ export class UnitLink {
     this.generation += 1; // callbacks of the old client are ignored from now on
     old?.end(true);
     const cfg = this.deps.config;
-    const base = Math.min(cfg.reconnectMaxS, cfg.reconnectMinS * 2 ** Math.min(this.attempt, 20));
-    const delayMs = base * 1000 * (0.5 + Math.random() * 0.5);
+    const delayMs = reconnectDelayMs(this.attempt, cfg, this.random);
     this.attempt += 1;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => this.connect(), delayMs);
     this.log.debug('mqtt reconnect scheduled', { delayMs: Math.round(delayMs), attempt: this.attempt });
   }
+}
+
+/** The MQTT 5 Maximum Packet Size the unit announces: the largest command (start-session) plus room for topic and properties. */
+export function maximumPacketSize(cfg: Pick<MqttConfig, 'commands'>): number {
+  return Math.min(268_435_455, cfg.commands.maxPayloadBytes + 64 * 1024);
+}
+
+/**
+ * The reconnect policy (pure): the delay before attempt `attempt` (0 = the first after a loss),
+ * `reconnectMinS * 2^attempt` capped at `reconnectMaxS`, with jitter: a uniform draw in
+ * [half, all] of it, so units that lost the same broker do not all come back in the same
+ * instant, and never more than the cap. An alerting unit's cap is a few seconds (default 5): with
+ * the old 60 s cap alerts reached central ~52 s after the broker returned.
+ */
+export function reconnectDelayMs(attempt: number, cfg: Pick<MqttConfig, 'reconnectMinS' | 'reconnectMaxS'>, random: () => number = Math.random): number {
+  const cap = cfg.reconnectMaxS * 1000;
+  const base = Math.min(cap, cfg.reconnectMinS * 1000 * 2 ** Math.min(Math.max(0, attempt), 30));
+  const r = Math.min(1, Math.max(0, random()));
+  return Math.min(cap, base * (0.5 + r * 0.5));
 }
 
 function withoutCrop(a: AlertMessage): AlertMessage {

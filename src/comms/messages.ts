@@ -112,11 +112,17 @@ export interface CommandFields<T extends string = string, B = unknown> {
   body: B;
 }
 
-/** `cmd/<type>` (in, QoS 1): a signed command envelope. */
-export interface CommandEnvelope<T extends string = string, B = unknown> extends CommandFields<T, B> {
-  v: 1;
-  /** base64 Ed25519 signature by the authority over canonicalJson(CommandFields). */
+/**
+ * `cmd/<type>` (in, QoS 1): a signed command envelope, v2. On the wire its members come in this
+ * order, `{"v":2,"commandId":..,"sig":..,"signed":{..}}`, and `sig` is the authority's Ed25519
+ * signature over the exact bytes of the `signed` member (src/comms/command-envelope.ts).
+ */
+export interface CommandEnvelope<T extends string = string, B = unknown> {
+  v: 2;
+  commandId: string;
+  /** base64 Ed25519 signature by the authority over the raw JSON bytes of `signed`. */
   sig: string;
+  signed: CommandFields<T, B>;
 }
 
 export const REFUSAL_REASONS = [
@@ -179,6 +185,8 @@ export interface HealthMessage {
   outbox: { depth: number; dropped: number };
   session: { state: SessionState; sessionId: string | null };
   mqtt: { reconnects: number };
+  /** Wall clock against the monotonic clock since start (src/health/clock.ts); null when not measured. */
+  clock: { offsetS: number; largestS: number; jumped: boolean; jumps: number; thresholdS: number } | null;
 }
 
 /** Every outgoing kind, with its payload type. */

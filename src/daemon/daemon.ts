@@ -111,6 +111,7 @@ export class Daemon {
       intervalS: cfg.mqtt.healthIntervalS,
       logger,
       now: this.now,
+      maxClockDriftS: cfg.health.maxClockDriftS,
     }));
     this.lifecycle = new Lifecycle([this.audit, this.link, this.session, this.recognition, this.health], logger, {
       startMs: cfg.daemon.componentStartTimeoutS * 1000,

@@ -8,5 +8,10 @@ export const HealthConfigSchema = z.strictObject({
   gpuLoadFile: z.string().min(1).default('/sys/devices/gpu.0/load'),
   /** Filesystem reported as `disk`; default: paths.stateDir. */
   diskPath: z.string().min(1).optional(),
+  /**
+   * Health reports `clock.jumped` when the wall clock has moved this many seconds more (or less)
+   * than the monotonic clock since start: it was stepped. Commands tolerate mqtt.commands.clockSkewS.
+   */
+  maxClockDriftS: z.number().positive().default(30),
 });
 export type HealthConfig = z.infer<typeof HealthConfigSchema>;

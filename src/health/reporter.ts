@@ -6,6 +6,7 @@
 import type { Logger } from '../log';
 import type { HealthMessage } from '../comms/messages';
 import { buildHealth, type HealthIdentity, type HealthInputs, type MachineProbe } from './sampler';
+import { ClockWatch } from './clock';
 
 export interface HealthReporterDeps {
   identity: HealthIdentity;
@@ -15,15 +16,22 @@ export interface HealthReporterDeps {
   intervalS: number;
   logger: Logger;
   now?: () => Date;
+  /** Monotonic milliseconds (default process.hrtime), to see the wall clock jump. */
+  monotonicMs?: () => number;
+  /** health.maxClockDriftS (default 30). */
+  maxClockDriftS?: number;
 }
 
 export class HealthReporter {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private readonly now: () => Date;
+  private readonly clock: ClockWatch;
+  private clockWarned = 0;
 
   constructor(private readonly deps: HealthReporterDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.clock = new ClockWatch(this.now, deps.monotonicMs ?? (() => Number(process.hrtime.bigint() / 1_000_000n)), deps.maxClockDriftS ?? 30);
   }
 
   async start(): Promise<void> {
@@ -45,7 +53,12 @@ export class HealthReporter {
     this.running = (async () => {
       try {
         const machine = await this.deps.probe.sample();
-        msg = buildHealth(this.deps.identity, this.deps.inputs(), machine, this.now());
+        const clock = this.clock.sample();
+        if (clock.jumps > this.clockWarned) {
+          this.clockWarned = clock.jumps;
+          this.deps.logger.warn('the wall clock jumped: it moved differently from the monotonic clock since start (sessions keep their length on the monotonic clock)', { offsetS: clock.offsetS, thresholdS: clock.thresholdS });
+        }
+        msg = buildHealth(this.deps.identity, this.deps.inputs(), machine, this.now(), clock);
         this.deps.publish(msg);
       } catch (err) {
         this.deps.logger.warn('health sample failed; the next interval tries again', { error: err as Error });

@@ -42,7 +42,7 @@ export interface HealthIdentity {
 }
 
 /** Pure: inputs + machine sample + time -> the health message. */
-export function buildHealth(id: HealthIdentity, inputs: HealthInputs, machine: MachineSample, now: Date): HealthMessage {
+export function buildHealth(id: HealthIdentity, inputs: HealthInputs, machine: MachineSample, now: Date, clock: HealthMessage['clock'] = null): HealthMessage {
   return {
     v: 1,
     unitId: id.unitId,
@@ -56,6 +56,7 @@ export function buildHealth(id: HealthIdentity, inputs: HealthInputs, machine: M
     outbox: inputs.outbox,
     session: inputs.session,
     mqtt: { reconnects: inputs.mqttReconnects },
+    clock,
   };
 }
 

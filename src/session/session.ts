@@ -7,8 +7,11 @@
  * A refused bundle changes nothing: verification and every check come before any state changes,
  * so a running session keeps its watchlist and an idle unit stays idle.
  *
- * Time is always passed in. Nothing here installs signal handlers: the daemon calls
- * `end('sigterm', now)` from its SIGTERM handler and `checkExpiry(now)` on a timer.
+ * Time is always passed in (the wall time as `now`, the monotonic clock as a dependency that
+ * tests replace). Nothing here installs signal handlers: the daemon calls `end('sigterm', now)`
+ * from its SIGTERM handler and `checkExpiry(now)` on a timer. The maximum duration holds on the
+ * monotonic clock as well as on the wall clock: stepping the wall clock back does not lengthen a
+ * session, stepping it forward can only end it sooner.
  */
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from '../log';
@@ -22,7 +25,7 @@ import type { SessionConfig } from './config';
 import type { AuditSink } from './leftovers';
 import { removeMarker, writeMarker } from './marker';
 import {
-  assertTransition, buildRecord, isExpired, newCounters, SessionError, sessionExpiry,
+  assertTransition, buildRecord, expiryDue, monotonicDeadline, newCounters, SessionError, sessionExpiry,
   type DeploymentRecord, type EndReason, type SessionCounters, type SessionFacts, type SessionInfo, type SessionState, type Verdict,
 } from './state';
 
@@ -50,6 +53,13 @@ export interface DeploymentSessionDeps {
   thresholdFor: ThresholdProvider;
   audit?: AuditSink;
   logger: Logger;
+  /** Monotonic milliseconds (default process.hrtime): the max duration is enforced on it as well. */
+  monotonicMs?: () => number;
+}
+
+/** Milliseconds on the process's monotonic clock. */
+export function hrtimeMs(): number {
+  return Number(process.hrtime.bigint() / 1_000_000n);
 }
 
 interface Active {
@@ -57,14 +67,19 @@ interface Active {
   store: WatchlistStore;
   matcher: Matcher;
   counters: SessionCounters;
+  /** The deadline on the monotonic clock (monotonicDeadline). */
+  monoDeadlineMs: number;
 }
 
 export class DeploymentSession {
   private state: SessionState = 'idle';
   private active: Active | undefined;
   private last: SessionFacts | undefined;
+  private readonly mono: () => number;
 
-  constructor(private readonly deps: DeploymentSessionDeps) {}
+  constructor(private readonly deps: DeploymentSessionDeps) {
+    this.mono = deps.monotonicMs ?? hrtimeMs;
+  }
 
   /**
    * Start a session from a watchlist bundle. Throws BundleRefusedError (the bundle failed a check)
@@ -73,6 +88,7 @@ export class DeploymentSession {
    */
   start(bundleBytes: Buffer, now: Date): SessionInfo {
     const d = this.deps;
+    const monoStart = this.mono();
     let opened: OpenedBundle;
     try {
       opened = verifyAndOpenBundle(bundleBytes, {
@@ -140,7 +156,7 @@ export class DeploymentSession {
         removeMarker(d.stateDir);
         throw new SessionError('store-failed', `could not set up the session's watchlist store (${(err as Error).message}); wipe ok: ${wipe.ok}`);
       }
-      this.active = { facts, store, matcher, counters: newCounters() };
+      this.active = { facts, store, matcher, counters: newCounters(), monoDeadlineMs: monotonicDeadline({ wall: now, monoMs: monoStart }, expiresAt) };
       this.last = facts;
       this.state = 'active';
       d.audit?.append({ type: 'bundle.accepted', bundleId: header.bundleId, sessionId: header.sessionId, subjects: watchlistSize, rows: entries.length }, now);
@@ -181,10 +197,21 @@ export class DeploymentSession {
     return record;
   }
 
-  /** End the session (reason 'expiry') if its time is up; returns the record when it did. */
-  checkExpiry(now: Date): DeploymentRecord | undefined {
-    if (this.state === 'active' && isExpired(this.active!.facts, now)) return this.end('expiry', now);
-    return undefined;
+  /**
+   * End the session (reason 'expiry') if its time is up on the wall clock or on the monotonic
+   * clock (a wall clock stepped back does not lengthen it); returns the record when it did.
+   */
+  checkExpiry(now: Date, monoNowMs: number = this.mono()): DeploymentRecord | undefined {
+    const a = this.active;
+    if (this.state !== 'active' || !a) return undefined;
+    const due = expiryDue(a.facts, now, { nowMs: monoNowMs, deadlineMs: a.monoDeadlineMs });
+    if (!due) return undefined;
+    if (due === 'monotonic') {
+      this.deps.logger.warn('session ran its full length on the monotonic clock: ending it although the wall clock says it has time left (the wall clock was stepped back)', {
+        sessionId: a.facts.sessionId, expiresAt: a.facts.expiresAt, wallNow: now.toISOString(),
+      });
+    }
+    return this.end('expiry', now);
   }
 
   /** An officer's verdict on an alert of the running session (the last verdict counts). */

@@ -108,8 +108,38 @@ export function sessionExpiry(start: Date, bundleExpiresAt: string, maxDurationH
   return new Date(Math.min(byDuration, byBundle));
 }
 
-export function isExpired(facts: Pick<SessionFacts, 'expiresAt'>, now: Date): boolean {
-  return now.getTime() >= Date.parse(facts.expiresAt);
+/**
+ * Time on the session's two clocks. `wall` is the system clock (it can be stepped: NTP after a
+ * boot without RTC, an operator, a bad GPS); `monoMs` is a monotonic clock in milliseconds
+ * (process.hrtime based: never stepped, counts from an arbitrary origin within one process).
+ */
+export interface SessionClocks {
+  wall: Date;
+  monoMs: number;
+}
+
+/**
+ * The session's deadline on the monotonic clock: as long after the monotonic start as the wall
+ * expiry is after the wall start. Enforced as well as the wall expiry, so a wall clock stepped
+ * back cannot stretch a session past its maximum duration.
+ */
+export function monotonicDeadline(start: SessionClocks, expiresAt: Date): number {
+  return start.monoMs + Math.max(0, expiresAt.getTime() - start.wall.getTime());
+}
+
+/**
+ * Which clock says the session is over: 'wall' (now at or past expiresAt), 'monotonic' (the
+ * monotonic deadline passed: the session ran its full length whatever the wall clock says), or
+ * undefined. Without a monotonic deadline only the wall clock counts.
+ */
+export function expiryDue(facts: Pick<SessionFacts, 'expiresAt'>, now: Date, mono?: { nowMs: number; deadlineMs: number }): 'wall' | 'monotonic' | undefined {
+  if (now.getTime() >= Date.parse(facts.expiresAt)) return 'wall';
+  if (mono && mono.nowMs >= mono.deadlineMs) return 'monotonic';
+  return undefined;
+}
+
+export function isExpired(facts: Pick<SessionFacts, 'expiresAt'>, now: Date, mono?: { nowMs: number; deadlineMs: number }): boolean {
+  return expiryDue(facts, now, mono) !== undefined;
 }
 
 export function buildRecord(facts: SessionFacts, counters: SessionCounters, endedBy: DeploymentRecord['endedBy'], now: Date, wipe: WipeResult): DeploymentRecord {

@@ -12,7 +12,9 @@ const skip = mosquittoAvailable();
 
 t.test('signed commands over a real Mosquitto', { skip }, async (t) => {
   const unitId = 'van-cmd';
-  const { broker, stateDir, authority, impostor, link, seen, session, audit } = await startCommandUnit(t, unitId, { maxPayloadBytes: 64 * 1024 });
+  /** The unit's clock error (the processor's clock); central signs with the true time. */
+  let unitClockOffsetMs = 0;
+  const { broker, stateDir, authority, impostor, link, seen, session, audit } = await startCommandUnit(t, unitId, { maxPayloadBytes: 64 * 1024, now: () => new Date(Date.now() + unitClockOffsetMs) });
   t.ok(await link.waitConnected(5000));
   const central: MqttClient = await connectClient(broker, 'central');
   t.teardown(() => { central.end(true); });
@@ -57,16 +59,19 @@ t.test('signed commands over a real Mosquitto', { skip }, async (t) => {
     const valid = (type = 'ping', body: object = {}, over: object = {}) => ({ ...signCommand({ type, unitId, body, now: now() }, authority.privateKey), ...over });
     const replayed = valid('adjudicate', { alertId: 'a-1', verdict: 'confirmed' });
     t.match(await send('adjudicate', JSON.stringify(replayed)), { accepted: true }, 'the original is accepted');
-    const expiredCmd = signCommand({ type: 'end-session', unitId, body: {}, now: new Date(Date.now() - 3600_000), ttlS: 60 }, authority.privateKey);
+    const expiredCmd = signCommand({ type: 'ping', unitId, body: {}, now: new Date(Date.now() - 3600_000), ttlS: 60 }, authority.privateKey);
+    const toAdjudicate = valid('adjudicate', { alertId: 'a-2', verdict: 'confirmed' }) as ReturnType<typeof signCommand>;
     const cases: { name: string; type: string; payload: string | Buffer; reason: string; message: RegExp }[] = [
       { name: 'bad signature (signed by another key)', type: 'end-session', payload: JSON.stringify(signCommand({ type: 'end-session', unitId, body: {}, now: now() }, impostor.privateKey)), reason: 'bad-signature', message: /does not verify/ },
-      { name: 'tampered body', type: 'adjudicate', payload: JSON.stringify({ ...valid('adjudicate', { alertId: 'a-2', verdict: 'confirmed' }), body: { alertId: 'a-2', verdict: 'false-alert' } }), reason: 'bad-signature', message: /does not verify/ },
+      { name: 'tampered body', type: 'adjudicate', payload: JSON.stringify({ ...toAdjudicate, signed: { ...toAdjudicate.signed, body: { alertId: 'a-2', verdict: 'false-alert' } } }), reason: 'bad-signature', message: /does not verify/ },
       { name: 'missing signature', type: 'end-session', payload: JSON.stringify({ ...valid('end-session'), sig: undefined }), reason: 'missing-signature', message: /no signature/ },
       { name: 'other unit', type: 'end-session', payload: JSON.stringify(signCommand({ type: 'end-session', unitId: 'van-other', body: {}, now: now() }, authority.privateKey)), reason: 'wrong-unit', message: /for unit 'van-other'/ },
-      { name: 'expired', type: 'end-session', payload: JSON.stringify(expiredCmd), reason: 'expired', message: /expired at/ },
+      { name: 'expired', type: 'ping', payload: JSON.stringify(expiredCmd), reason: 'expired', message: /expired at/ },
       { name: 'replayed command id', type: 'adjudicate', payload: JSON.stringify(replayed), reason: 'replayed', message: /already received/ },
       { name: 'unknown type', type: 'self-destruct', payload: JSON.stringify(valid('self-destruct')), reason: 'unknown-type', message: /unknown command type 'self-destruct'/ },
-      { name: 'malformed JSON', type: 'end-session', payload: '{"v":1,"type":"end-sess', reason: 'malformed', message: /not valid JSON/ },
+      { name: 'malformed JSON', type: 'end-session', payload: '{"v":2,"commandId":"abc', reason: 'malformed', message: /not a command envelope/ },
+      { name: 'a v1 envelope', type: 'ping', payload: JSON.stringify({ v: 1, type: 'ping', unitId, commandId: 'v1-command-0001', body: {}, sig: 'AAAA' }), reason: 'malformed', message: /v1 command envelope/ },
+      { name: 'small command over its own limit', type: 'adjudicate', payload: Buffer.alloc(20 * 1024, 0x20), reason: 'oversized', message: /more than the 16384 allowed \(mqtt\.commands\.maxSmallPayloadBytes\)/ },
       { name: 'topic and type disagree', type: 'end-session', payload: JSON.stringify(valid('ping')), reason: 'malformed', message: /does not match the topic/ },
       { name: 'oversized payload', type: 'start-session', payload: Buffer.alloc(65 * 1024, 0x20), reason: 'oversized', message: /more than the 65536 allowed/ },
     ];
@@ -81,6 +86,31 @@ t.test('signed commands over a real Mosquitto', { skip }, async (t) => {
       t.equal(audit.length, auditBefore + 1, `${c.name}: one audit entry`);
       t.match(audit.at(-1), { event: 'command', accepted: false, reason: c.reason });
     }
+  });
+
+  t.test('unit clock 5 h behind or ahead: end-session is still accepted (ending is always safe), a replay of it is not, ping is refused', async (t) => {
+    t.teardown(() => { unitClockOffsetMs = 0; });
+    for (const [label, offsetH, window] of [['5 h behind', -5, 'not-yet-valid'], ['5 h ahead', 5, 'expired']] as const) {
+      unitClockOffsetMs = offsetH * 3600_000;
+      const ping = signCommand({ type: 'ping', unitId, body: {}, now: now() }, authority.privateKey);
+      t.match(await send('ping', JSON.stringify(ping)), { accepted: false, reason: window }, `${label}: ping refused as ${window}`);
+      const start = signCommand({ type: 'start-session', unitId, body: { bundle: 'QUJD' }, now: now() }, authority.privateKey);
+      t.match(await send('start-session', JSON.stringify(start)), { accepted: false, reason: window }, `${label}: start-session refused as ${window}`);
+      const callsBefore = session.calls.length;
+      const end = signCommand({ type: 'end-session', unitId, body: {}, now: now() }, authority.privateKey);
+      t.match(await send('end-session', JSON.stringify(end)), { accepted: true, commandId: end.commandId, result: { endedBy: 'command' } }, `${label}: end-session accepted`);
+      t.equal(session.calls.length, callsBefore + 1, `${label}: the session was ended`);
+      t.match(audit.at(-1), { commandId: end.commandId, accepted: true });
+      // The clock comes right again, or goes further off: the same end-session is a replay either way.
+      for (const later of [0, offsetH * 2]) {
+        unitClockOffsetMs = later * 3600_000;
+        t.match(await send('end-session', JSON.stringify(end)), { accepted: false, reason: 'replayed' }, `${label}, then clock ${later} h off: the replay is refused`);
+      }
+      t.equal(session.calls.length, callsBefore + 1, `${label}: replays did not reach the session`);
+    }
+    const forged = signCommand({ type: 'end-session', unitId, body: {}, now: now() }, impostor.privateKey);
+    unitClockOffsetMs = -5 * 3600_000;
+    t.match(await send('end-session', JSON.stringify(forged)), { accepted: false, reason: 'bad-signature' }, 'a forged end-session is still refused');
   });
 
   t.test('a replay is refused after a restart too (seen ids are persisted)', async (t) => {

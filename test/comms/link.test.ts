@@ -6,6 +6,9 @@ import { ed25519Pair, linkConfig, makeLink, tempDir } from '../helpers/unit';
 import { testAlert } from '../helpers/alerts';
 import { verifyRecord } from '../../src/comms/record-signature';
 import type { DeploymentRecord, HealthMessage } from '../../src/comms/messages';
+import { MqttConfigSchema } from '../../src/comms/config';
+import { reconnectDelayMs, UnitLink } from '../../src/comms/link';
+import { createMemoryLogger } from '../../src/log';
 
 const skip = mosquittoAvailable();
 /** Outage length for the broker-down test: the issue's 30 s (LFR_OUTAGE_S=6 for a quicker local run). */
@@ -15,7 +18,7 @@ function health(unitId: string): HealthMessage {
   return {
     v: 1, unitId, version: '0.1.0-test', at: new Date().toISOString(), uptimeS: 1, camera: null, latencyMs: {}, provider: 'cpu',
     cpu: { load1: 0.1, load5: 0.1, cores: 2, usagePercent: null }, memory: { totalBytes: 1, availableBytes: 1, usedPercent: 0, processRssBytes: 1 },
-    disk: null, temperaturesC: {}, gpu: null, outbox: { depth: 0, dropped: 0 }, session: { state: 'idle', sessionId: null }, mqtt: { reconnects: 0 },
+    disk: null, temperaturesC: {}, gpu: null, outbox: { depth: 0, dropped: 0 }, session: { state: 'idle', sessionId: null }, mqtt: { reconnects: 0 }, clock: null,
   };
 }
 
@@ -37,6 +40,22 @@ function spawnChild(args: object): { child: ChildProcess; lines: string[] } {
   child.on('exit', (code) => code && lines.push(`exit ${code}: ${err}`));
   return { child, lines };
 }
+
+t.test('reconnect policy: exponential, jittered, never above a cap of a few seconds', async (t) => {
+  const d = MqttConfigSchema.parse({});
+  t.ok(d.reconnectMaxS <= 5, `default cap ${d.reconnectMaxS} s (an alerting unit must be back within seconds of the broker)`);
+  for (let attempt = 0; attempt < 40; attempt++) {
+    for (const r of [0, 0.5, 0.999, 1]) {
+      const ms = reconnectDelayMs(attempt, d, () => r);
+      t.ok(ms <= d.reconnectMaxS * 1000 && ms >= (d.reconnectMinS * 1000) / 2, `attempt ${attempt}, jitter ${r}: ${ms} ms`);
+    }
+  }
+  t.equal(reconnectDelayMs(0, { reconnectMinS: 1, reconnectMaxS: 5 }, () => 0), 500, 'half the first delay at the lowest draw');
+  t.equal(reconnectDelayMs(2, { reconnectMinS: 1, reconnectMaxS: 5 }, () => 1), 4000, 'doubled per attempt');
+  t.equal(reconnectDelayMs(9, { reconnectMinS: 1, reconnectMaxS: 5 }, () => 1), 5000, 'capped');
+  t.ok(reconnectDelayMs(9, { reconnectMinS: 1, reconnectMaxS: 5 }, () => 0) >= 2500, 'jitter spreads within [cap/2, cap]');
+  t.throws(() => MqttConfigSchema.parse({ reconnectMaxS: 60 }), /reconnectMaxS may not exceed 30 s/, 'a long cap is refused with the reason');
+});
 
 t.test('unit link against a real Mosquitto with mutual TLS', { skip }, async (t) => {
   const broker = await MosquittoBroker.create();
@@ -131,7 +150,14 @@ t.test('unit link against a real Mosquitto with mutual TLS', { skip }, async (t)
     const central = await connectClient(broker, 'central', centralOpts);
     const got = collect(central);
     await central.subscribeAsync(`lfr/v1/${unitId}/alert`, { qos: 1 });
-    const { link } = makeLink(broker, unitId, tempDir(), keys.privateKey);
+    // The shipped reconnect policy (schema defaults), with the worst-case jitter (every delay the longest it can be).
+    const defaults = MqttConfigSchema.parse({});
+    const logger = createMemoryLogger('debug');
+    const link = new UnitLink({
+      config: linkConfig(broker, unitId, { reconnectMinS: defaults.reconnectMinS, reconnectMaxS: defaults.reconnectMaxS }),
+      unitId, version: '0.1.0-test', unitEd25519Private: keys.privateKey, stateDir: tempDir(), logger, random: () => 1,
+    });
+    const capMs = defaults.reconnectMaxS * 1000;
     await link.start();
     t.teardown(() => link.stop());
     t.ok(await link.waitConnected(5000));
@@ -154,8 +180,12 @@ t.test('unit link against a real Mosquitto with mutual TLS', { skip }, async (t)
     const central2 = await connectClient(broker, 'central', centralOpts);
     t.teardown(() => { central2.end(true); });
     const got2 = collect(central2);
-    t.ok(await link.waitConnected(10_000), 'reconnected');
+    t.ok(await link.waitConnected(capMs + 10_000), 'reconnected');
     const reconnectMs = Date.now() - restartedAt;
+    const delays = logger.lines.filter((l) => l.msg === 'mqtt reconnect scheduled').map((l) => l.delayMs as number);
+    t.ok(delays.length >= 3, `the link kept trying during the outage (${delays.length} attempts)`);
+    t.ok(Math.max(...delays) <= capMs, `no reconnect delay above the ${capMs} ms cap (longest ${Math.max(...delays)} ms)`);
+    t.ok(reconnectMs <= capMs + 2000, `reconnected ${reconnectMs} ms after the broker returned: within the cap (${capMs} ms) and the TLS handshake`);
     await waitFor(() => link.outboxDepth() === 0, 10_000, 'the outbox to drain');
     const drainedMs = Date.now() - restartedAt;
     const expected = Array.from({ length: n }, (_, i) => `o-${i}`);

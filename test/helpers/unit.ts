@@ -60,7 +60,7 @@ export function makeLink(broker: MosquittoBroker, unitId: string, stateDir: stri
 export async function startCommandUnit(
   t: Test,
   unitId: string,
-  opts: { maxPayloadBytes?: number } = {},
+  opts: { maxPayloadBytes?: number; now?: () => Date } = {},
 ) {
   const broker = await MosquittoBroker.create();
   await broker.start();
@@ -78,7 +78,7 @@ export async function startCommandUnit(
   const audit: CommandAuditEntry[] = [];
   const processor = new CommandProcessor({
     unitId, version: '0.1.0-test', authorityPublic: authority.publicKey, seen, target: session, audit: { append: (e) => audit.push(e) },
-    reply: (r) => link.publishCommandResult(r), limits: { maxPayloadBytes: opts.maxPayloadBytes ?? 1 << 20, maxLifetimeS: 3600, clockSkewS: 60 }, logger,
+    reply: (r) => link.publishCommandResult(r), limits: { maxPayloadBytes: opts.maxPayloadBytes ?? 1 << 20, maxSmallPayloadBytes: 16 * 1024, maxLifetimeS: 3600, clockSkewS: 60 }, logger, now: opts.now,
   });
   link.onCommand(processor.onCommand);
   t.teardown(async () => { await link.stop(); db.close(); });
