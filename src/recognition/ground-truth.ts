@@ -5,6 +5,10 @@
  *   {"present": ["lin-manuel-miranda", "barack-obama"]}
  *   {"present": {"barack-obama": [[5.0, 9.3]], "lin-manuel-miranda": null}, "toleranceSec": 1}
  *
+ *   the generators' truth.json (../shared/tools/make_walkpast.py, make_crowd.py):
+ *   {"fps": 25, "appearances": [{"person": "A_B", "enrolled": true, "first": 0, "last": 39}, ...]}
+ *   (frame numbers; appearances with "enrolled": false are passers-by, not watchlist subjects)
+ *
  * An alert is true when its subject is present (and, with intervals, its video time lies within one
  * of them, widened by toleranceSec); otherwise it is a false alert. A present subject on the
  * watchlist without a true alert is a miss.
@@ -33,11 +37,32 @@ export class GroundTruthError extends Error {
   override name = 'GroundTruthError';
 }
 
-const FORMAT = 'expected {"present": ["subject", ...]} or {"present": {"subject": [[fromSec, toSec], ...] | null}} (subject = watchlist folder name)';
+const FORMAT = 'expected {"present": ["subject", ...]} or {"present": {"subject": [[fromSec, toSec], ...] | null}} (subject = watchlist folder name), or a generator\'s truth.json {"fps": N, "appearances": [{"person", "first", "last"}, ...]}';
+
+/** The generators' truth.json: appearances in frame numbers at `fps`. */
+function fromAppearances(obj: { fps?: unknown; appearances: unknown; toleranceSec?: unknown }, source: string): GroundTruth {
+  const fps = obj.fps;
+  if (typeof fps !== 'number' || !(fps > 0)) throw new GroundTruthError(`ground truth ${source}: "fps" must be a number > 0 with "appearances"`);
+  if (!Array.isArray(obj.appearances)) throw new GroundTruthError(`ground truth ${source}: "appearances" must be an array`);
+  const present = new Map<string, [number, number][]>();
+  obj.appearances.forEach((a: { person?: unknown; first?: unknown; last?: unknown; enrolled?: unknown }, i) => {
+    if (!a || typeof a.person !== 'string' || typeof a.first !== 'number' || typeof a.last !== 'number' || a.first > a.last) {
+      throw new GroundTruthError(`ground truth ${source}: appearances[${i}] must be {"person": string, "first": frame, "last": frame} with first <= last`);
+    }
+    if (a.enrolled === false) return;
+    const iv = present.get(a.person) ?? [];
+    iv.push([a.first / fps, a.last / fps]);
+    present.set(a.person, iv);
+  });
+  const tol = obj.toleranceSec ?? 1;
+  if (typeof tol !== 'number' || !(tol >= 0)) throw new GroundTruthError(`ground truth ${source}: toleranceSec must be a number >= 0`);
+  return { present, toleranceSec: tol };
+}
 
 export function parseGroundTruth(raw: unknown, source: string): GroundTruth {
-  const obj = raw as { present?: unknown; toleranceSec?: unknown };
+  const obj = raw as { present?: unknown; toleranceSec?: unknown; appearances?: unknown; fps?: unknown };
   if (!obj || typeof obj !== 'object') throw new GroundTruthError(`ground truth ${source}: ${FORMAT}`);
+  if (obj.present === undefined && obj.appearances !== undefined) return fromAppearances({ ...obj, appearances: obj.appearances }, source);
   const tol = obj.toleranceSec ?? 1;
   if (typeof tol !== 'number' || !(tol >= 0)) throw new GroundTruthError(`ground truth ${source}: toleranceSec must be a number >= 0`);
   const present = new Map<string, [number, number][] | null>();

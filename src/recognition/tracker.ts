@@ -8,10 +8,16 @@
  * than maxUnseenFrames frames ends: its embedding is zeroed and forgotten (nothing is kept or
  * written), and its id is reported so the decision drops its evidence too.
  *
- * A face may come without an embedding (empty: the live chain does not embed faces that fail the
- * quality gate). Such a face continues a track on box overlap alone (IoU >= minIou; never
+ * A face may come without an embedding (empty: the live chain associates detections by box before
+ * any embedding exists, and embeds only the faces its scheduler picks). Such a face continues a
+ * track on box overlap alone (IoU >= minIou with the track's box moved by its velocity; never
  * reacquired without overlap) and does not change the track's embedding; a track started by one
- * takes the embedding of the first embedded face that joins it.
+ * takes the embedding of the first embedded face that joins it. `attachEmbedding()` adds a face's
+ * embedding after association: a face too unlike its track (similarity < minContinuity, an
+ * identity swap) is split off into a new track.
+ *
+ * Motion: each track keeps a velocity (box centre, pixels per second of frame time, smoothed); the
+ * box overlap is measured against the box moved to the frame's time (fast walkers, dropped frames).
  */
 import { iou } from '../vision/detector';
 import { cosine as dot } from '../vision/embedder';
@@ -33,6 +39,18 @@ export interface Track {
   embedding: Float32Array;
   /** Frames whose face had an embedding (the weight of the running mean). */
   embeddedHits: number;
+  /** Box centre velocity, pixels per second of frame time. */
+  velocity: [number, number];
+  /** Frame time of the last sighting, seconds. */
+  lastSec: number;
+}
+
+/** A track's box moved by its velocity to frame time `atSec`. */
+export function predictedBox(t: Pick<Track, 'box' | 'velocity' | 'lastSec'>, atSec: number): Box {
+  const dt = Math.max(0, atSec - t.lastSec);
+  const dx = t.velocity[0] * dt;
+  const dy = t.velocity[1] * dt;
+  return [t.box[0] + dx, t.box[1] + dy, t.box[2] + dx, t.box[3] + dy];
 }
 
 export interface TrackUpdate {
@@ -60,11 +78,20 @@ export class Tracker {
     return [...this.tracks.values()];
   }
 
-  update(faces: readonly TrackFace[], at: number): TrackUpdate {
+  /** What each track was before this frame's update (for attachEmbedding's split). */
+  private before = new Map<number, Pick<Track, 'box' | 'lastSeen' | 'lastSec' | 'velocity' | 'hits'>>();
+
+  /**
+   * Associate a frame's faces with tracks. `at`: frame time, ms since the epoch (firstSeen,
+   * lastSeen); `atSec`: frame time in seconds for motion (media time when known; default at/1000).
+   */
+  update(faces: readonly TrackFace[], at: number, atSec = at / 1000): TrackUpdate {
     const pairs: { t: Track; f: number; score: number }[] = [];
+    this.before.clear();
     for (const t of this.tracks.values()) {
+      const predicted = predictedBox(t, atSec);
       faces.forEach((face, f) => {
-        const overlap = iou(t.box, face.box);
+        const overlap = iou(predicted, face.box);
         if (t.embedding.length === 0 || face.embedding.length === 0) {
           // Without two embeddings to compare: box overlap alone.
           if (overlap >= this.cfg.minIou) pairs.push({ t, f, score: overlap });
@@ -82,13 +109,13 @@ export class Tracker {
       if (trackIds[p.f] || seen.has(p.t.id)) continue;
       trackIds[p.f] = p.t.id;
       seen.add(p.t.id);
-      this.extend(p.t, faces[p.f], at);
+      this.before.set(p.t.id, { box: p.t.box, lastSeen: p.t.lastSeen, lastSec: p.t.lastSec, velocity: p.t.velocity, hits: p.t.hits });
+      this.extend(p.t, faces[p.f], at, atSec);
     }
     const started: number[] = [];
     faces.forEach((face, f) => {
       if (trackIds[f]) return;
-      const t: Track = { id: this.nextId++, firstSeen: at, lastSeen: at, hits: 1, unseenFrames: 0, box: [...face.box] as Box, embedding: new Float32Array(face.embedding), embeddedHits: face.embedding.length > 0 ? 1 : 0 };
-      this.tracks.set(t.id, t);
+      const t = this.start(face, at, atSec);
       trackIds[f] = t.id;
       started.push(t.id);
       seen.add(t.id);
@@ -102,16 +129,66 @@ export class Tracker {
     return { trackIds, started, ended };
   }
 
+  /**
+   * Add the embedding of a face associated (by box) with `trackId` in the last update(). Returns
+   * the face's track: the same one, or a new one (reported in `started`) when the face is too
+   * unlike the track (similarity < minContinuity): the track is then put back as it was before
+   * this frame (not seen in it).
+   */
+  attachEmbedding(trackId: number, embedding: Float32Array): { trackId: number; started?: number } {
+    const t = this.tracks.get(trackId);
+    if (!t) throw new RangeError(`tracker: no active track ${trackId}`);
+    if (embedding.length === 0) return { trackId };
+    if (t.embedding.length > 0 && dot(t.embedding, embedding) < this.cfg.minContinuity) {
+      const prev = this.before.get(trackId);
+      const atSec = t.lastSec;
+      const at = t.lastSeen;
+      const fresh = this.start({ box: t.box, embedding }, at, atSec);
+      if (prev) {
+        Object.assign(t, { box: prev.box, lastSeen: prev.lastSeen, lastSec: prev.lastSec, velocity: prev.velocity, hits: prev.hits });
+        t.unseenFrames++;
+        this.before.delete(trackId);
+      }
+      return { trackId: fresh.id, started: fresh.id };
+    }
+    this.addEmbedding(t, embedding);
+    return { trackId };
+  }
+
   /** End every track (session end, camera restart): all biometric state is dropped. */
   endAll(): TrackUpdate['ended'] {
     return [...this.tracks.values()].map((t) => this.end(t));
   }
 
-  private extend(t: Track, face: TrackFace, at: number): void {
+  private start(face: TrackFace, at: number, atSec: number): Track {
+    const t: Track = {
+      id: this.nextId++, firstSeen: at, lastSeen: at, hits: 1, unseenFrames: 0, box: [...face.box] as Box,
+      embedding: new Float32Array(face.embedding), embeddedHits: face.embedding.length > 0 ? 1 : 0, velocity: [0, 0], lastSec: atSec,
+    };
+    this.tracks.set(t.id, t);
+    return t;
+  }
+
+  private extend(t: Track, face: TrackFace, at: number, atSec: number): void {
     t.hits++;
     t.unseenFrames = 0;
     t.lastSeen = at;
+    const dt = atSec - t.lastSec;
+    if (dt > 0) {
+      // Centre velocity, smoothed (half the new measurement): walkers move steadily.
+      const cx = (b: Box) => (b[0] + b[2]) / 2;
+      const cy = (b: Box) => (b[1] + b[3]) / 2;
+      const vx = (cx(face.box) - cx(t.box)) / dt;
+      const vy = (cy(face.box) - cy(t.box)) / dt;
+      t.velocity = t.hits === 2 ? [vx, vy] : [(t.velocity[0] + vx) / 2, (t.velocity[1] + vy) / 2];
+    }
+    t.lastSec = atSec;
     t.box = [...face.box] as Box;
+    this.addEmbedding(t, face.embedding);
+  }
+
+  private addEmbedding(t: Track, embedding: Float32Array): void {
+    const face = { embedding };
     if (face.embedding.length === 0) return;
     t.embeddedHits++;
     if (t.embedding.length === 0) {

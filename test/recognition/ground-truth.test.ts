@@ -22,3 +22,22 @@ t.test('malformed files say what is expected', async (t) => {
   t.throws(() => parseGroundTruth({ present: { a: [[9, 5]] } }, 'gt.json'), { message: "ground truth gt.json: intervals of 'a' must be [[fromSec, toSec], ...] with from <= to" });
   t.throws(() => parseGroundTruth({ present: [], toleranceSec: -1 }, 'gt.json'), { message: 'ground truth gt.json: toleranceSec must be a number >= 0' });
 });
+
+t.test("the generators' truth.json: enrolled appearances in frames at fps, passers-by left out", async (t) => {
+  const raw = {
+    fps: 25, frames: 200,
+    appearances: [
+      { person: 'A', enrolled: true, photo: 'A_0002.jpg', first: 0, last: 39 },
+      { person: 'P', enrolled: false, photo: 'P_0001.jpg', first: 10, last: 49 },
+      { person: 'A', enrolled: true, photo: 'A_0002.jpg', first: 100, last: 149 },
+    ],
+  };
+  const gt = parseGroundTruth(raw, 'truth.json');
+  t.same([...gt.present.entries()], [['A', [[0, 39 / 25], [4, 149 / 25]]]]);
+  t.equal(gt.toleranceSec, 1);
+  const r = scoreAlerts(gt, [{ subject: 'A', videoTimeSec: 1.2 }, { subject: 'A', videoTimeSec: 2.8 }, { subject: 'B', videoTimeSec: 1 }], ['A', 'B']);
+  t.match(r, { trueAlerts: 1, falseAlerts: 2, falseAlertSubjects: ['A', 'B'], missed: [] });
+  t.throws(() => parseGroundTruth({ appearances: [] }, 'truth.json'), { message: 'ground truth truth.json: "fps" must be a number > 0 with "appearances"' });
+  t.throws(() => parseGroundTruth({ fps: 25, appearances: [{ person: 'A', first: 9, last: 2 }] }, 'truth.json'),
+    { message: 'ground truth truth.json: appearances[0] must be {"person": string, "first": frame, "last": frame} with first <= last' });
+});
