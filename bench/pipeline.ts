@@ -80,7 +80,7 @@ export async function benchPipeline(sharedData: string, log: (s: string) => void
   const decider = new AlertDecider(cfg.recognition.decision, { threshold: t.threshold, falseAlertRate: cfg.session.falseAlertRate, watchlistSize: subjects.length });
   const alerts: string[] = [];
   const chain = new RecognitionChain({
-    vision, tracker: new Tracker(cfg.recognition.tracker), decider, matcher: () => matcher,
+    vision, tracker: new Tracker(cfg.recognition.tracker), decider, scheduler: cfg.recognition.scheduler, matcher: () => matcher, threshold: () => t.threshold,
     onAlert: (a) => { alerts.push(a.subject.ref); releaseAlertCrop(a); },
   });
   const camera = new CameraSource({ pipeline: renderPipeline('file', { location: video, realtime: true }), logger, mode: 'latest', restartOnEos: false });
@@ -112,6 +112,7 @@ export async function benchPipeline(sharedData: string, log: (s: string) => void
     processedFps: r(s.processedFps),
     latencyMs: { p50: r(s.latencyMs.p50), p95: r(s.latencyMs.p95), max: r(s.latencyMs.max) },
     facesPerFrame: r(c.facesDetected / Math.max(1, c.frames), 2),
+    facesNotEmbedded: c.facesNotEmbedded,
     frameMs: r(c.frameMs / Math.max(1, c.frames), 2),
     modelMs: r(c.modelMs / Math.max(1, c.frames), 2),
     ratioFrameToModel: r(c.frameMs / Math.max(1e-9, c.modelMs), 2),

@@ -12,7 +12,7 @@ import { createStderrLogger, type Logger } from '../log';
 import { verifyModels } from '../models/manifest';
 import { resolveFromRoot } from '../paths';
 import { checkCalibrationModel, readCalibrationFile, thresholdFor, type Calibration } from '../recognition/calibration';
-import { RecognitionChain, type FrameAnalyzer } from '../recognition/chain';
+import { embeddingsPerTrackSummary, RecognitionChain, type FrameAnalyzer } from '../recognition/chain';
 import { parseGroundTruth, scoreAlerts, type GroundTruth } from '../recognition/ground-truth';
 import { AlertDecider, releaseAlertCrop, type Alert, type DecisionBasis } from '../recognition/decision';
 import { Matcher, type MatcherSubject } from '../recognition/matcher';
@@ -33,7 +33,8 @@ export const usage = `lfr-edge replay VIDEO --watchlist-photos DIR [--json] [--r
   --false-alert-rate R target false-alert rate per non-watchlist face (default: session.falseAlertRate)
   --calibration FILE   calibration file (default: models/calibration.json)
   --ground-truth FILE  JSON {"present": ["subject", ...]} or {"present": {"subject": [[fromSec, toSec], ...]}}
-                       (optional "toleranceSec", default 1): report true alerts, false alerts, misses
+                       (optional "toleranceSec", default 1), or a generator's truth.json (../shared/tools):
+                       report true alerts, false alerts, misses
   Alerts carry videoTimeSec: the position in the video of the frame that decided them.`;
 
 const r = (v: number, d = 3) => Math.round(v * 10 ** d) / 10 ** d;
@@ -153,7 +154,7 @@ export const replayCommand: Command = async (argv, io) => {
     let videoTimeSec = 0;
     let firstCapturedAt: number | undefined;
     const chain = new RecognitionChain({
-      vision, tracker, decider, matcher: () => matcher,
+      vision, tracker, decider, scheduler: cfg.recognition.scheduler, matcher: () => matcher, threshold: () => basis.threshold,
       onAlert: (alert) => {
         alerted.push(alert.subject.ref);
         alertTimes.push({ subject: alert.subject.ref, videoTimeSec });
@@ -179,7 +180,9 @@ export const replayCommand: Command = async (argv, io) => {
     const c = chain.counts;
     const summary: Record<string, unknown> = {
       type: 'summary', frames: cam.framesIn, framesProcessed: s.processed, framesDropped: cam.framesDropped,
-      facesDetected: c.facesDetected, facesPassingQuality: c.facesPassingQuality, tracks: c.tracksStarted, alerts: alerted.length, alertsSuppressedByCooldown: decider.stats.suppressedByCooldown,
+      facesDetected: c.facesDetected, facesAnalysed: c.facesAnalysed, facesPassingQuality: c.facesPassingQuality,
+      facesEmbedded: c.facesEmbedded, facesNotEmbedded: c.facesNotEmbedded, notEmbeddedBy: c.notEmbedded,
+      tracks: c.tracksStarted, embeddingsPerTrack: embeddingsPerTrackSummary(c.embeddingsPerEndedTrack), alerts: alerted.length, alertsSuppressedByCooldown: decider.stats.suppressedByCooldown,
       processedFps: r(s.processedFps, 1), latencyMs: { p50: r(s.latencyMs.p50, 1), p95: r(s.latencyMs.p95, 1) },
       frameMs: r(c.frameMs / Math.max(1, c.frames), 2), modelMs: r(c.modelMs / Math.max(1, c.frames), 2),
       overheadRatio: c.modelMs > 0 ? r(c.frameMs / c.modelMs, 2) : null,

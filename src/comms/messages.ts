@@ -166,6 +166,17 @@ export interface CameraHealth {
   stallsLastHour: number;
 }
 
+/**
+ * Faces since the previous health message: detected, embedded, and not embedded with the reason
+ * (the frame's embedding budget, the per-track rate, the quality gate). Nothing is dropped silently.
+ */
+export interface FaceHealth {
+  detected: number;
+  embedded: number;
+  notEmbedded: number;
+  notEmbeddedBy: { budget: number; rate: number; quality: number };
+}
+
 /** `health` (QoS 0, retained, every mqtt.healthIntervalS). Fields a unit cannot measure are null. */
 export interface HealthMessage {
   v: 1;
@@ -177,6 +188,8 @@ export interface HealthMessage {
   /** Per-stage latency in ms (e.g. detect, embed, match), as fed by the pipeline. */
   latencyMs: Record<string, number>;
   provider: string | null;
+  /** Faces since the previous health message (null while the camera+vision component is not running). */
+  faces: FaceHealth | null;
   cpu: { load1: number; load5: number; cores: number; usagePercent: number | null };
   memory: { totalBytes: number; availableBytes: number; usedPercent: number; processRssBytes: number };
   disk: { path: string; totalBytes: number; freeBytes: number; usedPercent: number } | null;

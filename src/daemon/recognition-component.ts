@@ -5,7 +5,7 @@
  * provisioned (and crops are not turned off), sealed to that key: otherwise no crop is even made.
  */
 import { randomUUID } from 'node:crypto';
-import type { CameraHealth } from '../comms/messages';
+import type { CameraHealth, FaceHealth } from '../comms/messages';
 import { cameraSourceTimings } from '../camera/config';
 import { FrameLoop } from '../camera/frame-loop';
 import { renderPipeline } from '../camera/pipeline-template';
@@ -13,7 +13,7 @@ import { CameraSource } from '../camera/source';
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import type { VerifiedModels } from '../models/manifest';
-import { RecognitionChain, type FrameAnalyzer } from '../recognition/chain';
+import { RecognitionChain, type ChainCounts, type FrameVision } from '../recognition/chain';
 import { releaseAlertCrop, type Alert } from '../recognition/decision';
 import type { Matcher } from '../recognition/matcher';
 import { Tracker } from '../recognition/tracker';
@@ -42,9 +42,10 @@ export interface ActiveSessionView {
 class StageMeter {
   private sums: Partial<Record<keyof StageTimes, number>> = {};
   private frames = 0;
-  add(t: StageTimes): void {
+  /** `newFrame` false: more stages of the frame last added (analyzeDetected after detect). */
+  add(t: StageTimes, newFrame = true): void {
     for (const [k, v] of Object.entries(t) as [keyof StageTimes, number][]) this.sums[k] = (this.sums[k] ?? 0) + v;
-    this.frames++;
+    if (newFrame) this.frames++;
   }
   takeMeans(): Record<string, number> {
     const out: Record<string, number> = {};
@@ -65,6 +66,9 @@ export class RecognitionComponent implements Component {
   private loopDone: Promise<void> | undefined;
   private readonly stages = new StageMeter();
   private lastRates = { at: 0, framesIn: 0, processed: 0, dropped: 0 };
+  private lastFaces: Pick<ChainCounts, 'facesDetected' | 'facesEmbedded' | 'facesNotEmbedded' | 'notEmbedded'> = {
+    facesDetected: 0, facesEmbedded: 0, facesNotEmbedded: 0, notEmbedded: { budget: 0, rate: 0, quality: 0 },
+  };
   private pendingAlerts = new Set<Promise<void>>();
   /** The central X25519 key alert crops are sealed to; undefined: crops are off and none is made. */
   private centralKey: KeyObject | undefined;
@@ -95,11 +99,16 @@ export class RecognitionComponent implements Component {
     if (vision.provider !== cfg.vision.providers[0]) {
       log.warn('inference runs on a fallback execution provider', { provider: vision.provider, preferred: cfg.vision.providers[0], remedy: 'on a Jetson: check the TensorRT build of onnxruntime-node (docs/jetson.md)' });
     }
-    const metered: FrameAnalyzer = {
-      analyze: async (img, opts) => {
-        const res = await vision.analyze(img, opts);
+    const metered: FrameVision = {
+      detect: async (img, opts) => {
+        const res = await vision.detect(img, opts);
         this.stages.add(res.times);
         deps.session.noteFaces(res.faces.length);
+        return res;
+      },
+      analyzeDetected: async (indices, opts) => {
+        const res = await vision.analyzeDetected(indices, opts);
+        this.stages.add(res.times, false);
         return res;
       },
     };
@@ -108,7 +117,9 @@ export class RecognitionComponent implements Component {
       vision: metered,
       tracker,
       decider: deps.decider,
+      scheduler: cfg.recognition.scheduler,
       matcher: () => deps.session.matcher(),
+      threshold: () => deps.decider.threshold,
       onAlert: (alert) => this.sendAlert(alert),
       crops: this.centralKey ? { context: { marginFraction: cfg.mqtt.crop.marginFraction, maxSidePx: cfg.mqtt.crop.maxSidePx } } : 'none',
     });
@@ -145,12 +156,28 @@ export class RecognitionComponent implements Component {
     this.vision = undefined;
   }
 
-  /** Health inputs: camera state and rates since the last call, per-stage means, loop latency. */
-  health(): { camera: CameraHealth | null; latencyMs: Record<string, number>; provider: string | null } {
+  /** Faces detected, embedded and not embedded (by reason) since the last call. */
+  private facesSinceLast(): FaceHealth | null {
+    const c = this.chain?.counts;
+    if (!c) return null;
+    const l = this.lastFaces;
+    const out: FaceHealth = {
+      detected: c.facesDetected - l.facesDetected,
+      embedded: c.facesEmbedded - l.facesEmbedded,
+      notEmbedded: c.facesNotEmbedded - l.facesNotEmbedded,
+      notEmbeddedBy: { budget: c.notEmbedded.budget - l.notEmbedded.budget, rate: c.notEmbedded.rate - l.notEmbedded.rate, quality: c.notEmbedded.quality - l.notEmbedded.quality },
+    };
+    this.lastFaces = c;
+    return out;
+  }
+
+  /** Health inputs: camera state and rates since the last call, per-stage means, loop latency, faces not embedded. */
+  health(): { camera: CameraHealth | null; latencyMs: Record<string, number>; provider: string | null; faces: FaceHealth | null } {
     const cam = this.camera?.stats();
     const loop = this.loop?.stats();
     const latencyMs = { ...this.stages.takeMeans(), ...(loop ? { frameToDecisionP50: Math.round(loop.latencyMs.p50), frameToDecisionP95: Math.round(loop.latencyMs.p95) } : {}) };
-    if (!cam || !loop) return { camera: null, latencyMs, provider: this.vision?.provider ?? null };
+    const faces = this.facesSinceLast();
+    if (!cam || !loop) return { camera: null, latencyMs, provider: this.vision?.provider ?? null, faces };
     const now = Date.now();
     const secs = this.lastRates.at ? (now - this.lastRates.at) / 1000 : 0;
     const rate = (v: number, last: number) => (secs > 0 ? Math.round(((v - last) / secs) * 10) / 10 : 0);
@@ -163,7 +190,7 @@ export class RecognitionComponent implements Component {
       stallsLastHour: cam.stallsLastHour,
     };
     this.lastRates = { at: now, framesIn: cam.framesIn, processed: loop.processed, dropped: cam.framesDropped };
-    return { camera, latencyMs, provider: this.vision?.provider ?? null };
+    return { camera, latencyMs, provider: this.vision?.provider ?? null, faces };
   }
 
   private sendAlert(alert: Alert): void {

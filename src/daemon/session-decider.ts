@@ -24,6 +24,11 @@ export class SessionDecider {
     this.current = undefined;
   }
 
+  /** The active session's threshold (undefined between sessions). */
+  get threshold(): number | undefined {
+    return this.current?.basis.threshold;
+  }
+
   get active(): boolean {
     return this.current !== undefined;
   }

@@ -15,13 +15,15 @@ import { readdir, readFile, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log';
-import type { CameraHealth, HealthMessage, SessionState } from '../comms/messages';
+import type { CameraHealth, FaceHealth, HealthMessage, SessionState } from '../comms/messages';
 import type { HealthConfig } from './config';
 
 export interface HealthInputs {
   camera: CameraHealth | null;
   latencyMs: Record<string, number>;
   provider: string | null;
+  /** Faces since the previous message (RecognitionComponent.health). */
+  faces?: FaceHealth | null;
   outbox: { depth: number; dropped: number };
   session: { state: SessionState; sessionId: string | null };
   mqttReconnects: number;
@@ -52,6 +54,7 @@ export function buildHealth(id: HealthIdentity, inputs: HealthInputs, machine: M
     camera: inputs.camera,
     latencyMs: inputs.latencyMs,
     provider: inputs.provider,
+    faces: inputs.faces ?? null,
     ...machine,
     outbox: inputs.outbox,
     session: inputs.session,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SchedulerConfigSchema } from './scheduler';
 
 export const TrackerConfigSchema = z.strictObject({
   /** A face continues a track when its box overlaps the track's last box by at least this IoU... */
@@ -34,5 +35,7 @@ export type DecisionConfig = z.infer<typeof DecisionConfigSchema>;
 export const RecognitionConfigSchema = z.strictObject({
   tracker: TrackerConfigSchema.prefault({}),
   decision: DecisionConfigSchema.prefault({}),
+  /** Which tracked faces get landmarks + embedding in a frame (src/recognition/scheduler.ts). */
+  scheduler: SchedulerConfigSchema.prefault({}),
 });
 export type RecognitionConfig = z.infer<typeof RecognitionConfigSchema>;

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { RecognitionChain, type FrameAnalyzer } from '../../src/recognition/chain';
+import { RecognitionChain, type FrameVision } from '../../src/recognition/chain';
+import { SchedulerConfigSchema } from '../../src/recognition/scheduler';
 import { DecisionConfigSchema, TrackerConfigSchema } from '../../src/recognition/config';
 import { AlertDecider, releaseAlertCrop, type Alert } from '../../src/recognition/decision';
 import { Matcher } from '../../src/recognition/matcher';
@@ -18,17 +19,32 @@ function face(box: Box, emb: Float32Array, fill: number): Face {
   return { box, detScore: 0.99, landmarks: [], fivePoints: [], quality: good, embedding: emb, aligned: { width: 2, height: 2, data: new Uint8Array(12).fill(fill) } };
 }
 
-/** The vision stage replaced by a scripted sequence of analyses (one per frame). */
-function scripted(frames: Face[][]): FrameAnalyzer & { given: Face[][] } {
-  let i = 0;
+// Every face analysed (no budget or rate limit reached) unless a test says otherwise.
+const scheduler = SchedulerConfigSchema.parse({ maxPerTrackPerSecond: 100 });
+const times = (detectRun: number, landmarkRun: number, embedRun: number) =>
+  ({ detectPre: 0, detectRun, detectPost: 0, landmarkPre: 0, landmarkRun, align: 0, quality: 0, embedPre: 0, embedRun, total: detectRun + landmarkRun + embedRun });
+
+/**
+ * The vision stage replaced by a scripted sequence of frames: detect() gives their boxes,
+ * analyzeDetected() the scripted faces at the indices asked (recorded in `asked`).
+ */
+function scripted(frames: Face[][]): FrameVision & { given: Face[][]; asked: { indices: number[]; embed?: string }[] } {
+  let i = -1;
   const given: Face[][] = [];
+  const asked: { indices: number[]; embed?: string }[] = [];
   return {
     given,
-    analyze: async (img) => {
-      const faces = frames[i++] ?? [];
+    asked,
+    detect: async (img) => {
+      i++;
+      const faces = frames[i] ?? [];
+      return { width: img.width, height: img.height, faces: faces.map((f) => ({ box: f.box, detScore: f.detScore })), times: times(2, 0, 0) };
+    },
+    analyzeDetected: async (indices, opts) => {
+      asked.push({ indices: [...indices], embed: opts?.embed });
+      const faces = indices.map((k) => frames[i][k]);
       given.push(faces);
-      const times = { detectPre: 0, detectRun: 2, detectPost: 0, landmarkPre: 0, landmarkRun: 0.5, align: 0, quality: 0, embedPre: 0, embedRun: 8, total: 11 };
-      return { width: img.width, height: img.height, faces, times } satisfies FrameAnalysis;
+      return { width: 320, height: 240, faces, times: times(0, 0.5 * faces.length, 8 * faces.filter((f) => f.embedding.length).length) } satisfies FrameAnalysis;
     },
   };
 }
@@ -48,7 +64,7 @@ t.test('a watched person walking past raises one alert with the best crop; nothi
   const decider = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 3 }), { threshold: 0.55, falseAlertRate: 0.001, watchlistSize: 1 });
   const alerts: Alert[] = [];
   const chain = new RecognitionChain({
-    vision, tracker: new Tracker(TrackerConfigSchema.parse({ maxUnseenFrames: 2 })), decider, matcher: () => matcher,
+    vision, tracker: new Tracker(TrackerConfigSchema.parse({ maxUnseenFrames: 2 })), decider, scheduler, matcher: () => matcher,
     onAlert: (a) => alerts.push({ ...a, crop: a.crop && { ...a.crop, data: new Uint8Array(a.crop.data) } }) && releaseAlertCrop(a),
   });
   for (let i = 0; i < seq.length; i++) {
@@ -62,13 +78,13 @@ t.test('a watched person walking past raises one alert with the best crop; nothi
   t.ok(all.every((f) => f.embedding.every((v) => v === 0)), 'every embedding zeroed after use');
   t.ok(all.every((f) => f.aligned!.data.every((v) => v === 0)), 'every crop zeroed (kept ones when the track ended or the alert was sent)');
   t.equal(decider.trackCount, 0, 'ended tracks hold no evidence');
-  t.match(chain.counts, { frames: 7, facesDetected: 5, facesPassingQuality: 5, tracksStarted: 2, tracksEnded: 2, alerts: 1, modelMs: 7 * 10.5 });
+  t.match(chain.counts, { frames: 7, facesDetected: 5, facesAnalysed: 5, facesEmbedded: 5, facesNotEmbedded: 0, facesPassingQuality: 5, tracksStarted: 2, tracksEnded: 2, alerts: 1, modelMs: 7 * 2 + 5 * 8.5 });
 });
 
 t.test('without a watchlist faces are tracked and counted, never matched', async (t) => {
   const vision = scripted([[face([0, 0, 50, 50], unit(0), 9)]]);
   const decider = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 1 }), { threshold: 0.1, falseAlertRate: 0.001, watchlistSize: 1 });
-  const chain = new RecognitionChain({ vision, tracker: new Tracker(TrackerConfigSchema.parse({})), decider, matcher: () => undefined, onAlert: () => t.fail('no alert') });
+  const chain = new RecognitionChain({ vision, tracker: new Tracker(TrackerConfigSchema.parse({})), decider, scheduler, matcher: () => undefined, onAlert: () => t.fail('no alert') });
   await chain.processFrame({ seq: 1, capturedAt: 0, image: { width: 1, height: 1, data: new Uint8Array(3) } });
   t.match(chain.counts, { facesDetected: 1, tracksStarted: 1, alerts: 0 });
   chain.endAll();
@@ -79,16 +95,8 @@ t.test('quality-failing faces: the chain asks for them not to be embedded, track
   const poor: FaceQuality = { ...good, interOcularPx: 8, passed: false, reasons: ['face-too-small'] };
   const box = (i: number): Box => [10 + i * 4, 10, 60 + i * 4, 60];
   const bare = (i: number): Face => ({ ...face(box(i), new Float32Array(0), 7), quality: poor });
-  const asked: unknown[] = [];
   const frames: Face[][] = [[bare(0)], [bare(1)], [face(box(2), unit(0), 3)], [face(box(3), unit(0), 4)], [bare(4)], [face(box(5), unit(0), 5)]];
-  let i = 0;
-  const vision: FrameAnalyzer = {
-    analyze: async (img, opts) => {
-      asked.push(opts?.embed);
-      const times = { detectPre: 0, detectRun: 2, detectPost: 0, landmarkPre: 0, landmarkRun: 0.5, align: 0, quality: 0, embedPre: 0, embedRun: 0, total: 2.5 };
-      return { width: img.width, height: img.height, faces: frames[i++] ?? [], times };
-    },
-  };
+  const vision = scripted(frames);
   const matcher = new Matcher([{ ref: 'S', category: 'wanted', embedding: unit(0) }]);
   const top1 = matcher.top1.bind(matcher);
   let matched = 0;
@@ -100,16 +108,69 @@ t.test('quality-failing faces: the chain asks for them not to be embedded, track
   const decider = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 3 }), { threshold: 0.5, falseAlertRate: 0.001, watchlistSize: 1 });
   const alerts: Alert[] = [];
   const tracker = new Tracker(TrackerConfigSchema.parse({}));
-  const chain = new RecognitionChain({ vision, tracker, decider, matcher: () => matcher, onAlert: (a) => alerts.push(a) && releaseAlertCrop(a) });
+  const chain = new RecognitionChain({ vision, tracker, decider, scheduler, matcher: () => matcher, onAlert: (a) => alerts.push(a) && releaseAlertCrop(a) });
   for (let k = 0; k < frames.length; k++) {
     await chain.processFrame({ seq: k + 1, capturedAt: k * 40, image: { width: 320, height: 240, data: new Uint8Array(320 * 240 * 3) } });
   }
-  t.ok(asked.every((e) => e === 'quality-passing'), 'embed: quality-passing asked for every frame');
+  t.ok(vision.asked.every((a) => a.embed === 'quality-passing'), 'embed: quality-passing asked for every frame');
   t.equal(matched, 3, 'the three quality-passing faces were matched');
-  t.match(chain.counts, { facesDetected: 6, facesPassingQuality: 3, tracksStarted: 1 }, 'one track through failing and passing faces');
+  t.match(chain.counts, { facesDetected: 6, facesPassingQuality: 3, facesEmbedded: 3, facesNotEmbedded: 3, notEmbedded: { budget: 0, rate: 0, quality: 3 }, tracksStarted: 1 }, 'one track through failing and passing faces');
   t.equal(alerts.length, 1, 'the evidence of the three passing frames alerts');
   t.match(alerts[0], { subject: { ref: 'S' }, framesOfEvidence: 3 });
   chain.endAll();
+});
+
+t.test('a tight budget: every track is embedded within the bound, the rest are counted as not embedded, the watched one still alerts', async (t) => {
+  // Six people standing in a row (six tracks), one embedding per frame; person 0 is on the watchlist.
+  const n = 6;
+  const frames: Face[][] = Array.from({ length: 12 }, (_, f) =>
+    Array.from({ length: n }, (_, p) => face([p * 100 + f, 10, p * 100 + f + 50, 60], unit(p, 0.05 * (f % 3)), p)));
+  const vision = scripted(frames);
+  const matcher = new Matcher([{ ref: 'S', category: 'wanted', embedding: unit(0) }]);
+  const decider = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 2 }), { threshold: 0.9, falseAlertRate: 0.001, watchlistSize: 1 });
+  const alerts: Alert[] = [];
+  const tight = SchedulerConfigSchema.parse({ maxEmbeddingsPerFrame: 1, maxPerTrackPerSecond: 100, maxWaitFrames: 4 });
+  const chain = new RecognitionChain({ vision, tracker: new Tracker(TrackerConfigSchema.parse({})), decider, scheduler: tight, matcher: () => matcher, threshold: () => 0.9, onAlert: (a) => alerts.push(a) && releaseAlertCrop(a) });
+  const embeddedAt = new Map<number, number[]>();
+  for (let f = 0; f < frames.length; f++) {
+    await chain.processFrame({ seq: f + 1, capturedAt: f * 40, fps: 25, image: { width: 640, height: 240, data: new Uint8Array(3) } });
+    const last = vision.asked[vision.asked.length - 1];
+    t.equal(last.indices.length, 1, `frame ${f}: one face analysed`);
+    embeddedAt.set(last.indices[0], [...(embeddedAt.get(last.indices[0]) ?? []), f]);
+  }
+  t.same([...embeddedAt.keys()].sort(), [0, 1, 2, 3, 4, 5], 'every track was embedded');
+  t.ok([...embeddedAt.values()].every((fs) => fs[0] < n), 'each within the first six frames (new tracks first)');
+  t.equal(alerts.length, 1, 'the watched person alerts from two embeddings');
+  t.match(alerts[0], { subject: { ref: 'S' }, framesOfEvidence: 2 });
+  t.ok(alerts[0].framesSeen > 2, `framesSeen counts the tracker's frames, not only the analysed ones (${alerts[0].framesSeen})`);
+  const c = chain.counts;
+  t.match(c, { facesDetected: 72, facesAnalysed: 12, facesEmbedded: 12, facesNotEmbedded: 60, notEmbedded: { budget: 60, rate: 0, quality: 0 }, tracksStarted: 6 });
+  chain.endAll();
+  const hist = chain.counts.embeddingsPerEndedTrack;
+  t.equal(hist.reduce((a, b) => a + b, 0), 6, 'six tracks ended');
+  t.equal(hist.reduce((a, b, k) => a + b * k, 0), 12, 'twelve embeddings in all');
+});
+
+t.test('per-track rate: a lone face is embedded at most maxPerTrackPerSecond times a second of media time', async (t) => {
+  const frames: Face[][] = Array.from({ length: 50 }, (_, f) => [face([f, 10, f + 50, 60], unit(3), 1)]);
+  const vision = scripted(frames);
+  const decider = new AlertDecider(DecisionConfigSchema.parse({}), { threshold: 0.9, falseAlertRate: 0.001, watchlistSize: 1 });
+  const chain = new RecognitionChain({ vision, tracker: new Tracker(TrackerConfigSchema.parse({})), decider, scheduler: SchedulerConfigSchema.parse({ maxPerTrackPerSecond: 5 }), matcher: () => undefined, onAlert: () => t.fail('no alert') });
+  // 50 frames at 25 fps = 2 s of video, processed as fast as possible (capture times 1 ms apart).
+  for (let f = 0; f < 50; f++) await chain.processFrame({ seq: f + 1, capturedAt: f, fps: 25, image: { width: 320, height: 240, data: new Uint8Array(3) } });
+  t.match(chain.counts, { facesDetected: 50, facesEmbedded: 10, facesNotEmbedded: 40, notEmbedded: { budget: 0, rate: 40, quality: 0 }, tracksStarted: 1 });
+});
+
+t.test('an identity swap under the same box is split off into a new track once embedded', async (t) => {
+  const box: Box = [10, 10, 60, 60];
+  const frames: Face[][] = [[face(box, unit(0), 1)], [face(box, unit(0), 2)], [face(box, unit(7), 3)]];
+  const vision = scripted(frames);
+  const decider = new AlertDecider(DecisionConfigSchema.parse({}), { threshold: 0.9, falseAlertRate: 0.001, watchlistSize: 1 });
+  const chain = new RecognitionChain({ vision, tracker: new Tracker(TrackerConfigSchema.parse({})), decider, scheduler, matcher: () => undefined, onAlert: () => t.fail('no alert') });
+  for (let f = 0; f < 3; f++) await chain.processFrame({ seq: f + 1, capturedAt: f * 40, fps: 25, image: { width: 320, height: 240, data: new Uint8Array(3) } });
+  t.equal(chain.counts.tracksStarted, 2, 'the third face is someone else: a second track');
+  chain.endAll();
+  t.equal(chain.counts.tracksEnded, 2);
 });
 
 t.test("crops: 'none' asks vision for no crop at all (crops cannot be sent); a context crop is used when asked", async (t) => {
@@ -117,11 +178,11 @@ t.test("crops: 'none' asks vision for no crop at all (crops cannot be sent); a c
     const asked: unknown[] = [];
     const seq: Face[][] = [0, 1, 2].map((i) => [{ ...face([10 + i, 10, 60 + i, 60], unit(0), 3), aligned: undefined, ...(crops === 'none' ? {} : { context: { width: 4, height: 4, data: new Uint8Array(48).fill(9) } }) }]);
     const inner = scripted(seq);
-    const vision: FrameAnalyzer = { analyze: (img, opts) => (asked.push(opts), inner.analyze(img, opts)) };
+    const vision: FrameVision = { detect: (img, o) => inner.detect(img, o), analyzeDetected: (idx, opts) => (asked.push(opts), inner.analyzeDetected(idx, opts)) };
     const matcher = new Matcher([{ ref: 'S', category: 'wanted', embedding: unit(0) }]);
     const decider = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 3 }), { threshold: 0.55, falseAlertRate: 0.001, watchlistSize: 1 });
     const alerts: Alert[] = [];
-    const chain = new RecognitionChain({ vision, tracker: new Tracker(TrackerConfigSchema.parse({})), decider, matcher: () => matcher, onAlert: (a) => alerts.push(a), crops });
+    const chain = new RecognitionChain({ vision, tracker: new Tracker(TrackerConfigSchema.parse({})), decider, scheduler, matcher: () => matcher, onAlert: (a) => alerts.push(a), crops });
     for (let i = 0; i < 3; i++) await chain.processFrame({ seq: i + 1, capturedAt: 1000 + i * 40, image: { width: 320, height: 240, data: new Uint8Array(320 * 240 * 3) } });
     t.equal(alerts.length, 1);
     if (crops === 'none') {

@@ -108,3 +108,38 @@ t.test('the running mean is weighted by embedded frames only', async (t) => {
   const n = Math.hypot(expect[0], expect[1]);
   t.ok(Math.abs(e[0] - expect[0] / n) < 1e-6 && Math.abs(e[1] - expect[1] / n) < 1e-6, `mean of two: ${e[0]}, ${e[1]}`);
 });
+
+t.test('motion: a fast walker (box overlap below minIou between frames) keeps its track by its velocity, also across a dropped frame', async (t) => {
+  const tr = new Tracker(cfg);
+  const bare = (box: Box) => ({ box, embedding: new Float32Array(0) });
+  // 30 px per frame with a 50 px box: IoU with the last box is 20/80 = 0.25 < minIou 0.3.
+  t.same(tr.update([bare([0, 0, 50, 50])], 0, 0).trackIds, [1]);
+  // No velocity yet at the second frame: a first step small enough for plain overlap.
+  t.same(tr.update([bare([10, 0, 60, 50])], 40, 0.04).trackIds, [1], 'first step (10 px) by overlap');
+  let x = 10;
+  for (let f = 2; f < 10; f++) {
+    x += 30;
+    const u = tr.update([bare([x, 0, x + 50, 50])], f * 40, f * 0.04);
+    if (f >= 3) t.same(u.trackIds, [1], `frame ${f}: same track at 30 px/frame`);
+  }
+  // A dropped frame: 60 px in one update, predicted from the time elapsed.
+  x += 60;
+  t.same(tr.update([bare([x, 0, x + 50, 50])], 440, 0.44).trackIds, [1], 'across a dropped frame');
+});
+
+t.test('attachEmbedding: continuity updates the track; a face too unlike its track is split off and the track put back', async (t) => {
+  const tr = new Tracker(cfg);
+  const bare = (box: Box) => ({ box, embedding: new Float32Array(0) });
+  tr.update([bare([0, 0, 50, 50])], 0, 0);
+  t.same(tr.attachEmbedding(1, emb(0)), { trackId: 1 });
+  t.equal(tr.active[0].embeddedHits, 1);
+  tr.update([bare([5, 0, 55, 50])], 40, 0.04);
+  t.same(tr.attachEmbedding(1, emb(0, 0.1)), { trackId: 1 });
+  t.equal(tr.active[0].embeddedHits, 2);
+  tr.update([bare([10, 0, 60, 50])], 80, 0.08);
+  t.same(tr.attachEmbedding(1, emb(4)), { trackId: 2, started: 2 }, 'another person: a new track');
+  const [one, two] = tr.active;
+  t.match(one, { id: 1, box: [5, 0, 55, 50], lastSeen: 40, hits: 2, unseenFrames: 1 }, 'track 1 as it was before the frame, unseen in it');
+  t.match(two, { id: 2, box: [10, 0, 60, 50], hits: 1, embeddedHits: 1 });
+  t.throws(() => tr.attachEmbedding(9, emb(0)), { message: 'tracker: no active track 9' });
+});
