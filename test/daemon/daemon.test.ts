@@ -82,6 +82,11 @@ t.test('daemon: health, a full session over MQTT (alerts, adjudication, end-sess
   t.equal(h.provider, 'cpu', 'health reports the provider in use');
   t.equal(h.session.state, 'idle');
   t.ok(h.memory.processRssBytes > 0 && h.cpu.cores > 0, 'machine figures present');
+  const faces = of('health').map((m) => m.faces).filter(Boolean);
+  t.ok(faces.length > 0 && faces.every((f: { detected: number; embedded: number; notEmbedded: number; notEmbeddedBy: Record<string, number> }) =>
+    f.notEmbedded === f.detected - f.embedded && f.notEmbedded === f.notEmbeddedBy.budget + f.notEmbeddedBy.rate + f.notEmbeddedBy.quality),
+  'health counts the faces not embedded, by reason');
+  t.ok(faces.some((f: { detected: number }) => f.detected > 0), 'faces detected on the clip');
   t.ok(of('session').some((s) => s.state === 'idle'), 'session state published');
 
   const authKey = loadPrivateKey(path.join(authority, 'authority-ed25519.key'), ['ed25519']);
