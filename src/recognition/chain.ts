@@ -120,8 +120,9 @@ export class RecognitionChain {
     // (seq counts dropped frames too), else the capture time.
     const atSec = frame.fps ? frame.seq / frame.fps : frame.capturedAt / 1000;
     const det = await vision.detect(frame.image, { transfer: true });
-    this.c.modelMs += det.times.detectRun;
-    this.c.facesDetected += det.faces.length;
+    // The frame's face counts are added together at its end: a health read between two awaits
+    // sees consistent counts (detected = embedded + not embedded).
+    let modelMs = det.times.detectRun;
     const update = tracker.update(det.faces.map((f) => ({ box: f.box, embedding: EMPTY })), frame.capturedAt, atSec);
     const started = [...update.started];
     const matcher = this.deps.matcher();
@@ -131,9 +132,10 @@ export class RecognitionChain {
       atSec,
       matching ? this.deps.threshold?.() : undefined,
     );
-    this.c.notEmbedded.budget += plan.deferredByBudget;
-    this.c.notEmbedded.rate += plan.deferredByRate;
     let embedded = 0;
+    let analysed = 0;
+    let passing = 0;
+    let failedQuality = 0;
     if (plan.picked.length > 0) {
       const crops = this.deps.crops ?? 'aligned';
       const analysis = await vision.analyzeDetected(plan.picked, {
@@ -141,18 +143,18 @@ export class RecognitionChain {
         ...(typeof crops === 'object' ? { withContext: crops.context } : {}),
         embed: 'quality-passing',
       });
-      this.c.modelMs += analysis.times.landmarkRun + analysis.times.embedRun;
-      this.c.facesAnalysed += analysis.faces.length;
+      modelMs += analysis.times.landmarkRun + analysis.times.embedRun;
+      analysed = analysis.faces.length;
       analysis.faces.forEach((face, k) => {
         let trackId = update.trackIds[plan.picked[k]];
-        if (face.quality.passed) this.c.facesPassingQuality++;
+        if (face.quality.passed) passing++;
         if (face.embedding.length > 0) {
           embedded++;
           const a = tracker.attachEmbedding(trackId, face.embedding);
           if (a.started !== undefined) started.push(a.started);
           trackId = a.trackId;
         } else {
-          this.c.notEmbedded.quality++;
+          failedQuality++;
         }
         const top1 = face.quality.passed && face.embedding.length > 0 && matching ? matcher.top1(face.embedding) : undefined;
         const crop = face.context ?? face.aligned;
@@ -169,8 +171,15 @@ export class RecognitionChain {
         }
       });
     }
+    this.c.modelMs += modelMs;
+    this.c.facesDetected += det.faces.length;
+    this.c.facesAnalysed += analysed;
+    this.c.facesPassingQuality += passing;
     this.c.facesEmbedded += embedded;
     this.c.facesNotEmbedded += det.faces.length - embedded;
+    this.c.notEmbedded.budget += plan.deferredByBudget;
+    this.c.notEmbedded.rate += plan.deferredByRate;
+    this.c.notEmbedded.quality += failedQuality;
     this.c.tracksStarted += started.length;
     for (const e of update.ended) this.endTrack(e.id);
     this.c.frames++;
