@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- part...]: speed and memory figures (not timed tests). Parts: vision, matcher, pipeline.
+ * npm run bench [-- part...]: speed and memory figures (not timed tests). Parts: vision, matcher, pipeline, crowd.
  * Ratios are measured within one run, since this machine is noisy.
  */
 import { existsSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { packageRoot } from '../src/paths';
 import { benchMatcher } from './matcher';
 import { benchVision } from './vision';
 import { benchPipeline } from './pipeline';
+import { benchCrowd } from './crowd';
 
 type Part = (sharedData: string, log: (s: string) => void) => Promise<unknown>;
 
@@ -15,6 +16,7 @@ const PARTS: Record<string, Part> = {
   vision: (d, log) => benchVision(d, log),
   matcher: async (_d, log) => benchMatcher({ print: log }),
   pipeline: (d, log) => benchPipeline(d, log),
+  crowd: (d, log) => benchCrowd(d, log),
 };
 
 async function main(): Promise<void> {

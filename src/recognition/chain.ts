@@ -15,7 +15,7 @@ import type { ContextCropOptions } from '../vision/context-crop';
 import type { FrameAnalysis, FrameDetections, RgbImage } from '../vision/types';
 import type { Alert, AlertDecider } from './decision';
 import type { Matcher } from './matcher';
-import { EmbeddingScheduler, type SchedulerConfig } from './scheduler';
+import { EmbeddingScheduler, frameBudget, type SchedulerConfig } from './scheduler';
 import type { Tracker } from './tracker';
 
 /** What the chain needs of a decision (an AlertDecider, or one that follows the active session). */
@@ -85,6 +85,9 @@ export class RecognitionChain {
     embeddingsPerEndedTrack: new Array<number>(HISTOGRAM_BUCKETS).fill(0), modelMs: 0, frameMs: 0,
   };
   private readonly scheduler: EmbeddingScheduler;
+  /** Smoothed wall times of detect() and of one analysed face (for the frame's time budget). */
+  private measured: { detectMs: number; perFaceMs: number } | undefined;
+  private detectMsSeen: number | undefined;
 
   constructor(
     private readonly deps: {
@@ -119,7 +122,10 @@ export class RecognitionChain {
     // Frame time for motion and the per-track rate: media time when the stream has a frame rate
     // (seq counts dropped frames too), else the capture time.
     const atSec = frame.fps ? frame.seq / frame.fps : frame.capturedAt / 1000;
+    const d0 = performance.now();
     const det = await vision.detect(frame.image, { transfer: true });
+    const detectMs = performance.now() - d0;
+    this.detectMsSeen = this.detectMsSeen === undefined ? detectMs : 0.8 * this.detectMsSeen + 0.2 * detectMs;
     // The frame's face counts are added together at its end: a health read between two awaits
     // sees consistent counts (detected = embedded + not embedded).
     let modelMs = det.times.detectRun;
@@ -131,6 +137,7 @@ export class RecognitionChain {
       det.faces.map((f, i) => ({ trackId: update.trackIds[i], side: f.box[2] - f.box[0] })),
       atSec,
       matching ? this.deps.threshold?.() : undefined,
+      frameBudget(this.deps.scheduler, this.measured),
     );
     let embedded = 0;
     let analysed = 0;
@@ -138,6 +145,7 @@ export class RecognitionChain {
     let failedQuality = 0;
     if (plan.picked.length > 0) {
       const crops = this.deps.crops ?? 'aligned';
+      const a0 = performance.now();
       const analysis = await vision.analyzeDetected(plan.picked, {
         withAligned: crops === 'aligned',
         ...(typeof crops === 'object' ? { withContext: crops.context } : {}),
@@ -145,6 +153,11 @@ export class RecognitionChain {
       });
       modelMs += analysis.times.landmarkRun + analysis.times.embedRun;
       analysed = analysis.faces.length;
+      const perFace = (performance.now() - a0) / Math.max(1, plan.picked.length);
+      this.measured = {
+        detectMs: this.detectMsSeen ?? 0,
+        perFaceMs: this.measured ? 0.8 * this.measured.perFaceMs + 0.2 * perFace : perFace,
+      };
       analysis.faces.forEach((face, k) => {
         let trackId = update.trackIds[plan.picked[k]];
         if (face.quality.passed) passing++;

@@ -4,7 +4,8 @@
  * score) and the frame time in, the picked ones out; per-track bookkeeping only (no biometrics, no
  * I/O, no clock).
  *
- * Per frame at most `maxEmbeddingsPerFrame` faces are analysed. A track is analysed at most
+ * Per frame at most `maxEmbeddingsPerFrame` faces are analysed, fewer when the measured times say
+ * they would not fit in `maxFrameMs` (frameBudget(); at least one). A track is analysed at most
  * `maxPerTrackPerSecond` times per second of frame time (a hard cap). Among the faces allowed by
  * that cap, in this order:
  *   0. tracks never analysed (new), and tracks seen for `maxWaitFrames` frames or more since their
@@ -22,6 +23,11 @@ import { z } from 'zod';
 export const SchedulerConfigSchema = z.strictObject({
   /** At most this many faces per frame get landmarks + embedding (the rest are tracked by box and counted). */
   maxEmbeddingsPerFrame: z.number().int().min(1).max(64).default(4),
+  /**
+   * Time budget of a frame, ms (detect + the analysed faces, from the measured means); fewer faces
+   * are analysed when they would not fit (at least one). 0 = the count budget alone.
+   */
+  maxFrameMs: z.number().min(0).max(10000).default(40),
   /** At most this many analyses per track per second of frame time. */
   maxPerTrackPerSecond: z.number().positive().max(120).default(8),
   /** A track seen this many frames without an analysis goes to the front (never starved). */
@@ -34,6 +40,16 @@ export const SchedulerConfigSchema = z.strictObject({
   decidedMargin: z.number().min(0).max(2).default(0.1),
 });
 export type SchedulerConfig = z.infer<typeof SchedulerConfigSchema>;
+
+/**
+ * The number of faces to analyse in a frame: maxEmbeddingsPerFrame, or fewer when the measured
+ * mean times say they would not fit in maxFrameMs (at least one: every track keeps being seen).
+ */
+export function frameBudget(cfg: Pick<SchedulerConfig, 'maxEmbeddingsPerFrame' | 'maxFrameMs'>, measured: { detectMs: number; perFaceMs: number } | undefined): number {
+  if (!cfg.maxFrameMs || !measured || !(measured.perFaceMs > 0)) return cfg.maxEmbeddingsPerFrame;
+  const fit = Math.floor((cfg.maxFrameMs - measured.detectMs) / measured.perFaceMs);
+  return Math.max(1, Math.min(cfg.maxEmbeddingsPerFrame, fit));
+}
 
 /** One tracked face of the frame, as the detector saw it. */
 export interface Candidate {
@@ -57,7 +73,7 @@ export type Priority = 'new-or-waiting' | 'open' | 'decided';
 export interface FramePlan {
   /** Indices into the candidates, in the order to analyse them. */
   picked: number[];
-  /** Candidates allowed by the per-track rate but beyond the frame's budget. */
+  /** Candidates allowed by the per-track rate but beyond the frame's budget (count or time). */
   deferredByBudget: number;
   /** Candidates whose track was analysed too recently (maxPerTrackPerSecond). */
   deferredByRate: number;
@@ -84,7 +100,7 @@ export class EmbeddingScheduler {
    * when known), `threshold` the active decision threshold (undefined: no watchlist, so no track is
    * decided by score).
    */
-  plan(candidates: readonly Candidate[], atSec: number, threshold?: number): FramePlan {
+  plan(candidates: readonly Candidate[], atSec: number, threshold?: number, budget = this.cfg.maxEmbeddingsPerFrame): FramePlan {
     const minGap = 1 / this.cfg.maxPerTrackPerSecond;
     const ranked: { i: number; cls: number; waiting: number; side: number }[] = [];
     let deferredByRate = 0;
@@ -99,7 +115,7 @@ export class EmbeddingScheduler {
       ranked.push({ i, cls: this.classOf(s, c, threshold), waiting: s.waiting, side: c.side });
     });
     ranked.sort((a, b) => a.cls - b.cls || b.waiting - a.waiting || b.side - a.side || a.i - b.i);
-    const take = ranked.slice(0, this.cfg.maxEmbeddingsPerFrame);
+    const take = ranked.slice(0, Math.max(1, Math.min(budget, this.cfg.maxEmbeddingsPerFrame)));
     for (const r of take) {
       const s = this.state(candidates[r.i].trackId);
       s.lastAnalysedSec = atSec;

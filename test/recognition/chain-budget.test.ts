@@ -38,7 +38,7 @@ t.test('twelve faces, two embeddings per frame: every track embedded, the rest c
   t.teardown(() => vision.close());
   const photo = await decodeImageFile(path.join(packageRoot(), 'assets', 'demo', 'watchlist', 'barack-obama', 'obama1.jpg'));
   const crowd = grid(photo, 4, 3);
-  const scheduler = SchedulerConfigSchema.parse({ maxEmbeddingsPerFrame: 2, maxPerTrackPerSecond: 25, maxWaitFrames: 3 });
+  const scheduler = SchedulerConfigSchema.parse({ maxEmbeddingsPerFrame: 2, maxFrameMs: 0, maxPerTrackPerSecond: 25, maxWaitFrames: 3 });
   const decider = new AlertDecider(DecisionConfigSchema.parse({}), { threshold: 0.9, falseAlertRate: 0.001, watchlistSize: 1 });
   const tracker = new Tracker(TrackerConfigSchema.parse({}));
   const chain = new RecognitionChain({ vision, tracker, decider, scheduler, matcher: () => undefined, onAlert: (a) => releaseAlertCrop(a) });

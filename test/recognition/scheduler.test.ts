@@ -1,6 +1,6 @@
 import t from 'tap';
 import { seededRandom } from '../../src/eval/bootstrap';
-import { EmbeddingScheduler, SchedulerConfigSchema, type Candidate } from '../../src/recognition/scheduler';
+import { EmbeddingScheduler, frameBudget, SchedulerConfigSchema, type Candidate } from '../../src/recognition/scheduler';
 
 const FPS = 25;
 const cand = (trackId: number, side = 80): Candidate => ({ trackId, side });
@@ -128,4 +128,17 @@ t.test('an ended track is forgotten', async (t) => {
   t.equal(s.trackStats(1), undefined);
   s.endAll();
   t.equal(s.trackCount, 0);
+});
+
+t.test('time budget: fewer faces when the measured times would not fit in maxFrameMs, never fewer than one', async (t) => {
+  const cfg = SchedulerConfigSchema.parse({ maxEmbeddingsPerFrame: 6, maxFrameMs: 40 });
+  t.equal(frameBudget(cfg, undefined), 6, 'nothing measured yet: the count budget');
+  t.equal(frameBudget(cfg, { detectMs: 10, perFaceMs: 5 }), 6, 'all six fit (10 + 6 x 5 = 40)');
+  t.equal(frameBudget(cfg, { detectMs: 10, perFaceMs: 10 }), 3);
+  t.equal(frameBudget(cfg, { detectMs: 45, perFaceMs: 10 }), 1, 'detect alone is over: still one');
+  t.equal(frameBudget({ ...cfg, maxFrameMs: 0 }, { detectMs: 45, perFaceMs: 10 }), 6, 'maxFrameMs 0: the count budget alone');
+  const s = new EmbeddingScheduler(cfg);
+  const p = s.plan([cand(1), cand(2), cand(3), cand(4)], 0, undefined, frameBudget(cfg, { detectMs: 10, perFaceMs: 12 }));
+  t.equal(p.picked.length, 2);
+  t.equal(p.deferredByBudget, 2, 'the faces the time budget left out are counted as budget');
 });
