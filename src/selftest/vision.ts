@@ -42,8 +42,9 @@ export async function checkVision(cfg: Config, logger: Logger, sampleFile: strin
     }
     const emb = res.faces[0].embedding;
     const norm = Math.sqrt(emb.reduce((s, v) => s + v * v, 0));
-    if (emb.length !== 512 || Math.abs(norm - 1) > 1e-3) {
-      return [fail(name, `the embedding is ${emb.length}-d with norm ${norm.toFixed(4)}, expected 512-d, L2-normalised`), provider];
+    const dim = analyzer.embedder.dim;
+    if (emb.length !== dim || Math.abs(norm - 1) > 1e-3) {
+      return [fail(name, `the embedding is ${emb.length}-d with norm ${norm.toFixed(4)}, expected ${dim}-d (embedder ${analyzer.embedder.key}), L2-normalised`), provider];
     }
     return [pass(name, `verified (embedder sha256 ${models.embedderSha256.slice(0, 12)}...); 1 face on ${path.basename(sampleFile)} in ${ms} ms with ${analyzer.provider}`), provider];
   } finally {

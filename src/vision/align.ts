@@ -1,18 +1,9 @@
 /**
  * Face alignment: least-squares similarity transform (rotation, uniform scale, translation) from
- * five facial points to the ArcFace reference points, and a bilinear affine warp to 112x112.
+ * five facial points to the embedder's template points (its manifest entry), and a bilinear
+ * affine warp to the template's size.
  */
 import type { Point, RgbImage } from './types';
-
-/** Where the five points (left eye, right eye, nose, left mouth, right mouth) go in the 112x112 crop. */
-export const REFERENCE_POINTS_112: readonly Point[] = [
-  [38.2946, 51.6963],
-  [73.5318, 51.5014],
-  [56.0252, 71.7366],
-  [41.5493, 92.3655],
-  [70.7299, 92.2041],
-];
-export const ALIGNED_SIZE = 112;
 
 /** 2x3 affine matrix [a, b, tx, c, d, ty]: x' = a x + b y + tx, y' = c x + d y + ty. */
 export type Affine = [number, number, number, number, number, number];
@@ -102,8 +93,8 @@ export function warpAffineRgb(src: RgbImage, m: Affine, dstW: number, dstH: numb
   return { width: dstW, height: dstH, data: out };
 }
 
-/** Align a face: the similarity from its five points to the reference, warped to 112x112. */
-export function alignFace(src: RgbImage, fivePoints: readonly Point[]): { aligned: RgbImage; transform: Affine } {
-  const transform = similarityTransform(fivePoints, REFERENCE_POINTS_112);
-  return { aligned: warpAffineRgb(src, transform, ALIGNED_SIZE, ALIGNED_SIZE), transform };
+/** Align a face: the similarity from its five points to the template's, warped to the template's size. */
+export function alignFace(src: RgbImage, fivePoints: readonly Point[], template: { width: number; height: number; points: readonly Point[] }): { aligned: RgbImage; transform: Affine } {
+  const transform = similarityTransform(fivePoints, template.points);
+  return { aligned: warpAffineRgb(src, transform, template.width, template.height), transform };
 }

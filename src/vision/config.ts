@@ -6,7 +6,7 @@ export type ExecutionProviderName = (typeof EXECUTION_PROVIDERS)[number];
 export const QualityConfigSchema = z.strictObject({
   /** Minimum inter-ocular distance in pixels of the source image. */
   minInterOcularPx: z.number().min(0).default(20),
-  /** Minimum variance of the Laplacian on the aligned grey 112x112 crop. */
+  /** Minimum variance of the Laplacian on the aligned grey crop. */
   minSharpness: z.number().min(0).default(15),
   /** Maximum |yaw| estimate in degrees. */
   maxYawDeg: z.number().min(0).max(90).default(45),
@@ -17,6 +17,30 @@ export const QualityConfigSchema = z.strictObject({
 });
 export type QualityConfig = z.infer<typeof QualityConfigSchema>;
 
+const PointSchema = z.tuple([z.number(), z.number()]);
+const PolygonSchema = z.array(PointSchema).min(3, 'a zone polygon needs at least 3 points');
+
+/** Detection zones and masks (docs/camera.md): applied to live video only, never to still photos. */
+export const ZonesConfigSchema = z
+  .strictObject({
+    /** 'normalised': x, y in 0..1 of the frame's width and height; 'pixels': frame pixels. */
+    units: z.enum(['normalised', 'pixels']).default('normalised'),
+    /** A face is kept only when its box centre is inside one of these (none: the whole frame). */
+    include: z.array(PolygonSchema).default([]),
+    /** A face whose box centre is inside one of these is dropped. */
+    exclude: z.array(PolygonSchema).default([]),
+    /** The detector sees only the include zones' bounding box (more detector pixels for small faces). */
+    cropToZones: z.boolean().default(false),
+  })
+  .superRefine((z, ctx) => {
+    if (z.units !== 'normalised') return;
+    [...z.include.map((p, i) => ['include', i, p] as const), ...z.exclude.map((p, i) => ['exclude', i, p] as const)].forEach(([k, i, poly]) => {
+      if (poly.some(([x, y]) => x < 0 || x > 1 || y < 0 || y > 1)) ctx.addIssue({ code: 'custom', path: [k, i], message: 'normalised zone points must be within 0..1 (or set units to "pixels")' });
+    });
+    if (z.cropToZones && z.include.length === 0) ctx.addIssue({ code: 'custom', path: ['cropToZones'], message: 'cropToZones needs at least one include zone' });
+  });
+export type ZonesConfig = z.infer<typeof ZonesConfigSchema>;
+
 export const VisionConfigSchema = z.strictObject({
   /** Execution providers in order of preference; unavailable ones are skipped with the reason logged. */
   providers: z.array(z.enum(EXECUTION_PROVIDERS)).min(1).default(['tensorrt', 'cuda', 'cpu']),
@@ -26,12 +50,20 @@ export const VisionConfigSchema = z.strictObject({
   deviceId: z.number().int().min(0).default(0),
   /** TensorRT EP-context models (built at provisioning by scripts/build-trt-engines.js; relative to the package root). */
   trtCacheDir: z.string().default('models/trt-cache'),
-  /** Detector score threshold for a face candidate. */
-  detThreshold: z.number().min(0).max(1).default(0.65),
-  /** NMS IoU threshold. */
-  nmsIou: z.number().min(0).max(1).default(0.4),
+  /** The detector for live video (detect()): a detector key in models/manifest.json. */
+  detector: z.string().min(1).default('yunet-n'),
+  /** The detector for still photos (analyze(): enrolment, eval, embed): a detector key in the manifest. */
+  stillDetector: z.string().min(1).default('ultraface-320'),
+  /** Dynamic-input detectors: the width the frame (or the zones' box) is resized to; a multiple of 32 (default: the manifest's). */
+  detectorInputWidth: z.number().int().min(32).max(4096).multipleOf(32).optional(),
+  /** Detector score threshold for a face candidate (default: the detector's manifest entry). */
+  detThreshold: z.number().min(0).max(1).optional(),
+  /** NMS IoU threshold (default: the detector's manifest entry). */
+  nmsIou: z.number().min(0).max(1).optional(),
   /** Boxes smaller than this (square side, source pixels) are not analysed further. */
   minFaceSidePx: z.number().min(0).default(24),
+  /** Detection zones and masks for live video. */
+  zones: ZonesConfigSchema.prefault({}),
   quality: QualityConfigSchema.prefault({}),
 });
 export type VisionConfig = z.infer<typeof VisionConfigSchema>;

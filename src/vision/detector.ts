@@ -1,18 +1,8 @@
 /**
- * Face detector (UltraFace-style, fr_detect.onnx): pre-processing of a frame into its input tensor,
- * decoding of its outputs, score-ordered NMS, and squaring of boxes. Pure functions.
+ * Pure detection helpers shared by the detectors (src/vision/detectors/): UltraFace output
+ * decoding, score-ordered NMS, IoU, and squaring of boxes.
  */
-import { resizeToPlanar } from './resize';
 import type { Box, Detection, RgbImage } from './types';
-
-export const DETECTOR_WIDTH = 320;
-export const DETECTOR_HEIGHT = 240;
-
-/** The whole frame resized to 320x240 (bilinear), RGB planar NCHW, (v - 127) / 128. */
-export function detectorInput(img: RgbImage, out = new Float32Array(3 * DETECTOR_WIDTH * DETECTOR_HEIGHT)): Float32Array {
-  resizeToPlanar(img, { x: 0, y: 0, w: img.width, h: img.height }, DETECTOR_WIDTH, DETECTOR_HEIGHT, out, 127, 128);
-  return out;
-}
 
 /**
  * Candidates from the detector's outputs: `scores` [N,2] (column 1 = face) and `boxes` [N,4]
@@ -46,9 +36,9 @@ export function iou(a: Box, b: Box): number {
 }
 
 /** Greedy NMS: highest score first, drop any box overlapping a kept one by IoU > iouThreshold. */
-export function nms(dets: Detection[], iouThreshold: number): Detection[] {
+export function nms<T extends Detection>(dets: T[], iouThreshold: number): T[] {
   const sorted = [...dets].sort((a, b) => b.score - a.score);
-  const kept: Detection[] = [];
+  const kept: T[] = [];
   for (const d of sorted) {
     if (kept.every((k) => iou(k.box, d.box) <= iouThreshold)) kept.push(d);
   }

@@ -88,10 +88,18 @@ export function resizeRectRgb(
   }
 }
 
+/** How a model wants its 3-channel input: channel order, value = (v - mean[c]) * scale[c] per model channel c. */
+export interface PlanarSpec {
+  channels: 'RGB' | 'BGR';
+  mean: readonly number[];
+  scale: readonly number[];
+}
+
 /**
- * Resize `rect` of `src` straight into a planar float tensor: out[c * dstW * dstH + i] =
- * (channel value - mean) / div, channels in `order` ('rgb' or 'bgr'). The hot path of detection:
- * no per-pixel callback, values rounded to 8 bits first as an 8-bit resize would.
+ * Resize `rect` of `src` to dstW x dstH straight into a planar float tensor of outW x outH
+ * (outW >= dstW, outH >= dstH: the rest, right and bottom, is padding as black pixels), channels
+ * in `spec.channels` order, each normalised with its own mean and scale. The hot path of
+ * detection: no per-pixel callback, values rounded to 8 bits first as an 8-bit resize would.
  */
 export function resizeToPlanar(
   src: RgbImage,
@@ -99,22 +107,30 @@ export function resizeToPlanar(
   dstW: number,
   dstH: number,
   out: Float32Array,
-  mean: number,
-  div: number,
+  spec: PlanarSpec,
+  outW = dstW,
+  outH = dstH,
 ): void {
+  if (outW < dstW || outH < dstH) throw new Error(`resizeToPlanar: output ${outW}x${outH} is smaller than the resized ${dstW}x${dstH}`);
+  const plane = outW * outH;
+  if (out.length < 3 * plane) throw new Error(`resizeToPlanar: output tensor has ${out.length} values, needs ${3 * plane}`);
   const xm = axisMap(rect.x, rect.w, dstW);
   const ym = axisMap(rect.y, rect.h, dstH);
   const data = src.data;
   const stride = src.width * 3;
-  const plane = dstW * dstH;
-  const inv = 1 / div;
+  // Planes of R, G and B in the tensor, and each one's mean and scale (spec order = tensor order).
+  const bgr = spec.channels === 'BGR';
+  const pr = bgr ? 2 * plane : 0, pb = bgr ? 0 : 2 * plane;
+  const [m0, m1, m2] = spec.mean, [s0, s1, s2] = spec.scale;
+  const mr = bgr ? m2 : m0, mb = bgr ? m0 : m2, sr = bgr ? s2 : s0, sb = bgr ? s0 : s2;
+  const mg = m1, sg = s1;
   const xi0 = xm.i0, xi1 = xm.i1, xw = xm.w1;
   for (let dy = 0; dy < dstH; dy++) {
     const row0 = ym.i0[dy] * stride;
     const row1 = ym.i1[dy] * stride;
     const wy = ym.w1[dy];
     const wy0 = 1 - wy;
-    let o = dy * dstW;
+    let o = dy * outW;
     for (let dx = 0; dx < dstW; dx++, o++) {
       const c0 = xi0[dx] * 3;
       const c1 = xi1[dx] * 3;
@@ -125,9 +141,20 @@ export function resizeToPlanar(
       const r = ((data[a] * w00 + data[b] * w01 + data[c] * w10 + data[d] * w11 + 0.5) | 0);
       const g = ((data[a + 1] * w00 + data[b + 1] * w01 + data[c + 1] * w10 + data[d + 1] * w11 + 0.5) | 0);
       const bl = ((data[a + 2] * w00 + data[b + 2] * w01 + data[c + 2] * w10 + data[d + 2] * w11 + 0.5) | 0);
-      out[o] = (r - mean) * inv;
-      out[plane + o] = (g - mean) * inv;
-      out[2 * plane + o] = (bl - mean) * inv;
+      out[pr + o] = (r - mr) * sr;
+      out[plane + o] = (g - mg) * sg;
+      out[pb + o] = (bl - mb) * sb;
+    }
+  }
+  if (outW > dstW || outH > dstH) {
+    const padR = -mr * sr, padG = -mg * sg, padB = -mb * sb;
+    for (let y = 0; y < outH; y++) {
+      for (let x = y < dstH ? dstW : 0; x < outW; x++) {
+        const o = y * outW + x;
+        out[pr + o] = padR;
+        out[plane + o] = padG;
+        out[pb + o] = padB;
+      }
     }
   }
 }

@@ -22,7 +22,7 @@ export type QualityReason = 'face-too-small' | 'blurry' | 'yaw' | 'pitch' | 'low
 export interface FaceQuality {
   /** Distance between the eye centres in source pixels. */
   interOcularPx: number;
-  /** Variance of the Laplacian on the aligned grey 112x112 crop. */
+  /** Variance of the Laplacian on the aligned grey crop (the embedder's template size). */
   sharpness: number;
   /** Yaw / pitch estimates from the five points, degrees (0 = frontal). */
   yawDeg: number;
@@ -36,14 +36,14 @@ export interface Face {
   /** Square face box used for landmarks, source pixels. */
   box: Box;
   detScore: number;
-  /** The 68 landmarks, source pixels. */
+  /** The landmark model's points (68 with the shipped one), source pixels; empty when the detector gives the five points itself (YuNet). */
   landmarks: Point[];
   /** Left eye, right eye, nose, left mouth, right mouth, source pixels. */
   fivePoints: Point[];
   quality: FaceQuality;
-  /** L2-normalised embedding (512-d); compare two with a dot product (cosine). */
+  /** L2-normalised embedding (the embedder's dimension, 512 for the shipped one); compare two with a dot product (cosine). Empty when not embedded. */
   embedding: Float32Array;
-  /** The aligned 112x112 RGB face (only when asked for: alerts' best crop). */
+  /** The aligned RGB face at the embedder's template size (only when asked for: alerts' best crop). */
   aligned?: RgbImage;
   /** The face with a margin at the frame's resolution (only when asked for: an alert's crop). */
   context?: RgbImage;

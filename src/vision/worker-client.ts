@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger, LogLevel } from '../log';
 import type { VerifiedModels } from '../models/manifest';
-import type { AnalyzeOptions } from './analyzer';
+import type { AnalyzeOptions, DetectOptions } from './analyzer';
 import type { VisionConfig } from './config';
 import type { FrameAnalysis, FrameDetections, RgbImage } from './types';
 import type { WorkerInit, WorkerRequest, WorkerResponse } from './worker';
@@ -73,7 +73,7 @@ export class VisionWorker {
    */
   analyze(img: RgbImage, opts: AnalyzeOptions & { transfer?: boolean } = {}): Promise<FrameAnalysis> {
     return this.request<FrameAnalysis>(
-      (id) => ({ kind: 'analyze', id, img, withAligned: !!opts.withAligned, withContext: opts.withContext, embed: opts.embed }),
+      (id) => ({ kind: 'analyze', id, img, withAligned: !!opts.withAligned, withContext: opts.withContext, embed: opts.embed, detector: opts.detector }),
       opts.transfer ? [img.data.buffer as ArrayBuffer] : [],
     );
   }
@@ -82,8 +82,8 @@ export class VisionWorker {
    * The detector stage only (every face, no cap). The worker keeps the frame as its current one
    * until the next detect(): analyzeDetected() works on it. `transfer` as for analyze().
    */
-  detect(img: RgbImage, opts: { transfer?: boolean } = {}): Promise<FrameDetections> {
-    return this.request<FrameDetections>((id) => ({ kind: 'detect', id, img }), opts.transfer ? [img.data.buffer as ArrayBuffer] : []);
+  detect(img: RgbImage, opts: DetectOptions = {}): Promise<FrameDetections> {
+    return this.request<FrameDetections>((id) => ({ kind: 'detect', id, img, detector: opts.detector }), opts.transfer ? [img.data.buffer as ArrayBuffer] : []);
   }
 
   /**
@@ -91,7 +91,7 @@ export class VisionWorker {
    * in the order of `indices`. Requests run in the order they are made, so a detect() made after
    * this call does not change the frame it works on.
    */
-  analyzeDetected(indices: number[], opts: AnalyzeOptions = {}): Promise<FrameAnalysis> {
+  analyzeDetected(indices: number[], opts: Omit<AnalyzeOptions, 'detector'> = {}): Promise<FrameAnalysis> {
     return this.request<FrameAnalysis>((id) => ({ kind: 'analyze-detected', id, indices: [...indices], withAligned: !!opts.withAligned, withContext: opts.withContext, embed: opts.embed }), []);
   }
 

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger, type LogLevel } from '../log';
 import type { VerifiedModels } from '../models/manifest';
-import { FaceAnalyzer, type AnalyzeOptions } from './analyzer';
+import { FaceAnalyzer, type AnalyzeOptions, type DetectorUse } from './analyzer';
 import type { VisionConfig } from './config';
 import type { FrameAnalysis, FrameDetections, RgbImage } from './types';
 
@@ -15,8 +15,8 @@ export interface WorkerInit {
   logLevel: LogLevel;
 }
 export type WorkerRequest =
-  | { kind: 'analyze'; id: number; img: RgbImage; withAligned: boolean; withContext?: AnalyzeOptions['withContext']; embed?: AnalyzeOptions['embed'] }
-  | { kind: 'detect'; id: number; img: RgbImage }
+  | { kind: 'analyze'; id: number; img: RgbImage; withAligned: boolean; withContext?: AnalyzeOptions['withContext']; embed?: AnalyzeOptions['embed']; detector?: DetectorUse }
+  | { kind: 'detect'; id: number; img: RgbImage; detector?: DetectorUse }
   | { kind: 'analyze-detected'; id: number; indices: number[]; withAligned: boolean; withContext?: AnalyzeOptions['withContext']; embed?: AnalyzeOptions['embed'] }
   | { kind: 'close'; id: number };
 export type WorkerResponse =
@@ -53,12 +53,12 @@ FaceAnalyzer.create(init.cfg, init.models, logger).then(
       try {
         if (req.kind === 'detect') {
           // The worker keeps the frame (the analyzer's current one) until the next detect().
-          const result = await analyzer.detect(req.img);
+          const result = await analyzer.detect(req.img, { detector: req.detector });
           port.postMessage({ kind: 'detections', id: req.id, result } satisfies WorkerResponse);
           return;
         }
         const opts = { withAligned: req.withAligned, withContext: req.withContext, embed: req.embed };
-        const result = req.kind === 'analyze' ? await analyzer.analyze(req.img, opts) : await analyzer.analyzeDetected(req.indices, opts);
+        const result = req.kind === 'analyze' ? await analyzer.analyze(req.img, { ...opts, detector: req.detector }) : await analyzer.analyzeDetected(req.indices, opts);
         const transfer: ArrayBuffer[] = [];
         for (const f of result.faces) {
           transfer.push(f.embedding.buffer as ArrayBuffer);

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { alignFace, applyAffine, invertAffine, REFERENCE_POINTS_112, similarityTransform, warpAffineRgb, type Affine } from '../../src/vision/align';
+import { alignFace, applyAffine, invertAffine, similarityTransform, warpAffineRgb, type Affine } from '../../src/vision/align';
+import { REFERENCE_POINTS as REFERENCE_POINTS_112, TEMPLATE } from './template';
 import type { Point, RgbImage } from '../../src/vision/types';
 
 function similarity(scale: number, angleRad: number, tx: number, ty: number): Affine {
@@ -69,7 +70,7 @@ t.test('alignFace puts the five points on the reference points', async (t) => {
   const img = gradient(200, 200);
   const m = similarity(0.7, 0.25, 10, -5); // reference -> image
   const five = REFERENCE_POINTS_112.map((p) => applyAffine(invertAffine(m), p));
-  const { aligned, transform } = alignFace(img, five);
+  const { aligned, transform } = alignFace(img, five, TEMPLATE);
   t.equal(aligned.width, 112);
   t.equal(aligned.height, 112);
   five.forEach((p, i) => {

@@ -1,5 +1,7 @@
 import t from 'tap';
-import { decodeDetections, detectorInput, iou, nms, squareBox, DETECTOR_HEIGHT, DETECTOR_WIDTH } from '../../src/vision/detector';
+import { decodeDetections, iou, nms, squareBox } from '../../src/vision/detector';
+import { decodeYunet, yunetInputSize } from '../../src/vision/detectors/yunet';
+import { resizeToPlanar } from '../../src/vision/resize';
 import type { Detection } from '../../src/vision/types';
 
 t.test('decodeDetections keeps face scores >= threshold and scales to the frame', async (t) => {
@@ -41,7 +43,7 @@ t.test('squareBox: side = height around the centre, moved back inside the frame'
   t.equal(huge[2] - huge[0], 100, 'side clipped to the smaller frame dimension');
 });
 
-t.test('detectorInput: 320x240 RGB planar, (v-127)/128', async (t) => {
+t.test('resizeToPlanar: channel order, per-channel mean and scale, padding as black', async (t) => {
   const w = 64, h = 48;
   const data = new Uint8Array(w * h * 3);
   for (let i = 0; i < w * h; i++) {
@@ -49,10 +51,57 @@ t.test('detectorInput: 320x240 RGB planar, (v-127)/128', async (t) => {
     data[i * 3 + 1] = 127; // G
     data[i * 3 + 2] = 0; // B
   }
-  const x = detectorInput({ width: w, height: h, data });
-  const plane = DETECTOR_WIDTH * DETECTOR_HEIGHT;
-  t.equal(x.length, 3 * plane);
-  t.equal(x[0], 1, 'R plane first');
+  const img = { width: w, height: h, data };
+  const rect = { x: 0, y: 0, w, h };
+  const plane = 320 * 240;
+  const x = new Float32Array(3 * plane);
+  resizeToPlanar(img, rect, 320, 240, x, { channels: 'RGB', mean: [127, 127, 127], scale: [1 / 128, 1 / 128, 1 / 128] });
+  t.equal(x[0], 1, 'RGB: R plane first, (v-127)/128');
   t.equal(x[plane + 100], 0, 'G plane');
   t.equal(x[2 * plane + 5000], -127 / 128, 'B plane last');
+  const raw = new Float32Array(3 * 64 * 64);
+  resizeToPlanar(img, rect, 32, 24, raw, { channels: 'BGR', mean: [0, 0, 0], scale: [1, 1, 1] }, 64, 64);
+  const p2 = 64 * 64;
+  t.equal(raw[0], 0, 'BGR raw: B plane first');
+  t.equal(raw[p2 + 3], 127, 'G');
+  t.equal(raw[2 * p2 + 64 * 23 + 31], 255, 'R plane last, last resized pixel');
+  t.equal(raw[2 * p2 + 32], 0, 'right of the resized image: padding (black)');
+  t.equal(raw[2 * p2 + 64 * 24], 0, 'below it: padding');
+  const per = new Float32Array(3 * 4 * 4);
+  resizeToPlanar(img, rect, 2, 2, per, { channels: 'BGR', mean: [1, 2, 3], scale: [2, 3, 4] }, 4, 4);
+  t.equal(per[0], (0 - 1) * 2, 'B with mean[0], scale[0]');
+  t.equal(per[16], (127 - 2) * 3, 'G with mean[1], scale[1]');
+  t.equal(per[32], (255 - 3) * 4, 'R with mean[2], scale[2]');
+  t.equal(per[32 + 3], (0 - 3) * 4, 'padding is a black pixel normalised');
+  t.throws(() => resizeToPlanar(img, rect, 8, 8, new Float32Array(10), { channels: 'RGB', mean: [0, 0, 0], scale: [1, 1, 1] }), /output tensor has 10 values, needs 192/);
+});
+
+t.test('yunetInputSize: the configured width, aspect kept, padded to multiples of 32', async (t) => {
+  t.same(yunetInputSize(1280, 720, 640, 32), { dstW: 640, dstH: 360, padW: 640, padH: 384, scale: 0.5 });
+  t.same(yunetInputSize(1280, 720, 960, 32), { dstW: 960, dstH: 540, padW: 960, padH: 544, scale: 0.75 });
+  t.same(yunetInputSize(250, 250, 320, 32), { dstW: 320, dstH: 320, padW: 320, padH: 320, scale: 1.28 });
+});
+
+t.test('decodeYunet: score sqrt(cls*obj) clamped, box and points from the grid cell', async (t) => {
+  // A 64x32 padded input: stride 32 has 2 cols x 1 row; stride 16 has 4 x 2 (all below threshold).
+  const s16 = { stride: 16, cls: new Float32Array(8), obj: new Float32Array(8), bbox: new Float32Array(32), kps: new Float32Array(80) };
+  const s32 = {
+    stride: 32,
+    cls: Float32Array.from([0.81, 1.7]),
+    obj: Float32Array.from([1, 0.25]),
+    bbox: Float32Array.from([0, 0, 0, 0, 0.5, 0.25, Math.log(2), Math.log(0.5)]),
+    kps: new Float32Array(20),
+  };
+  for (let k = 0; k < 5; k++) { s32.kps[10 + 2 * k] = k * 0.1; s32.kps[10 + 2 * k + 1] = 0.5; }
+  const c = decodeYunet([s16, s32], 64, 32, 0.45);
+  t.equal(c.length, 2);
+  t.ok(Math.abs(c[0].score - 0.9) < 1e-6, 'cell 0: sqrt(0.81 * 1)');
+  t.same(c[0].box, [-16, -16, 16, 16], 'cell 0: centre (0,0), size exp(0) * 32');
+  t.ok(Math.abs(c[1].score - 0.5) < 1e-6, 'cell 1: cls clamped to 1: sqrt(1 * 0.25)');
+  const b = c[1].box;
+  t.ok(Math.abs(b[0] - (48 - 32)) < 1e-4 && Math.abs(b[2] - (48 + 32)) < 1e-4, 'centre x (1 + 0.5) * 32, width exp(ln 2) * 32');
+  t.ok(Math.abs(b[1] - (8 - 8)) < 1e-4 && Math.abs(b[3] - (8 + 8)) < 1e-4, 'centre y (0 + 0.25) * 32, height exp(ln 0.5) * 32');
+  t.ok(c[1].fivePoints!.every(([x, y], k) => Math.abs(x - (k * 0.1 + 1) * 32) < 1e-4 && Math.abs(y - 16) < 1e-4), 'points ((kx + col) s, (ky + row) s)');
+  t.equal(decodeYunet([s16, s32], 64, 32, 0.95).length, 0, 'threshold applied');
+  t.throws(() => decodeYunet([s32], 96, 32, 0.5), /stride 32 disagree with the 96x32 input: cls 2, .* expected 3 each/);
 });

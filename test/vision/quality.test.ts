@@ -1,5 +1,5 @@
 import t from 'tap';
-import { REFERENCE_POINTS_112 } from '../../src/vision/align';
+import { REFERENCE_POINTS as REFERENCE_POINTS_112 } from './template';
 import { QualityConfigSchema } from '../../src/vision/config';
 import { assessQuality, laplacianVariance, poseFromFivePoints } from '../../src/vision/quality';
 import type { Point, RgbImage } from '../../src/vision/types';

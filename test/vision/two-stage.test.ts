@@ -42,62 +42,87 @@ function sameFaces(t: Tap.Test, got: FrameAnalysis['faces'], want: FrameAnalysis
   });
 }
 
-t.test('in-thread: detect + analyzeDetected(all) = analyze; any order; subsets', async (t) => {
-  const analyzer = await FaceAnalyzer.create(cfg.vision, verifyModels(cfg.models), createMemoryLogger());
-  t.teardown(() => analyzer.close());
-  await t.rejects(analyzer.analyzeDetected([0]), /analyzeDetected: no frame yet: call detect\(\) first/);
+for (const key of ['ultraface-320', 'yunet-n']) {
+  t.test(`${key}, in-thread: detect + analyzeDetected(all) = analyze; any order; subsets`, async (t) => {
+    const vcfg = { ...cfg.vision, detector: key };
+    const analyzer = await FaceAnalyzer.create(vcfg, verifyModels(cfg.models), createMemoryLogger());
+    t.teardown(() => analyzer.close());
+    t.equal(analyzer.detectorKeys.live, key);
+    await t.rejects(analyzer.analyzeDetected([0]), /analyzeDetected: no frame yet: call detect\(\) first/);
 
-  const img = await decodeImageFile(demo('demo', 'watchlist', 'barack-obama', 'obama1.jpg'));
-  const whole = await analyzer.analyze(img);
-  t.equal(whole.faces.length, 1, 'one face on the demo photo');
-  const det = await analyzer.detect(img);
-  t.equal(det.faces.length, 1);
-  t.same(det.faces[0].box, whole.faces[0].box, 'detect gives the box analyze gives');
-  t.equal(det.faces[0].detScore, whole.faces[0].detScore);
-  t.equal(det.faces[0].fivePoints, undefined, 'UltraFace gives no five points of its own');
-  t.ok(det.times.detectRun > 0 && det.times.embedRun === 0 && det.times.landmarkRun === 0, 'detect times only the detector');
-  const two = await analyzer.analyzeDetected([0], { withAligned: true });
-  sameFaces(t, two.faces, whole.faces, 'analyzeDetected([0])');
-  t.ok(two.faces[0].aligned, 'withAligned honoured');
-  t.equal(two.times.detectRun, 0, 'analyzeDetected does not time the detector again');
-  const none = await analyzer.analyzeDetected([]);
-  t.equal(none.faces.length, 0, 'no index, no face');
-  await t.rejects(analyzer.analyzeDetected([1]), /index 1 is not a face of the last detect\(\) \(it found 1\)/);
-  await t.rejects(analyzer.analyzeDetected([0.5]), /index 0.5 is not a face/);
+    const img = await decodeImageFile(demo('demo', 'watchlist', 'barack-obama', 'obama1.jpg'));
+    const whole = await analyzer.analyze(img, { detector: 'live' });
+    t.equal(whole.faces.length, 1, 'one face on the demo photo');
+    const det = await analyzer.detect(img);
+    t.equal(det.faces.length, 1);
+    t.same(det.faces[0].box, whole.faces[0].box, 'detect gives the box analyze gives');
+    t.equal(det.faces[0].detScore, whole.faces[0].detScore);
+    if (key === 'yunet-n') {
+      t.equal(det.faces[0].fivePoints?.length, 5, 'YuNet gives five points of its own');
+      t.same(whole.faces[0].fivePoints, det.faces[0].fivePoints, 'and they are the ones used for alignment');
+      t.equal(whole.faces[0].landmarks.length, 0, 'no landmark stage');
+      const [le, re, nose, lm, rm] = det.faces[0].fivePoints!;
+      t.ok(le[0] < nose[0] && nose[0] < re[0] && lm[0] < rm[0] && nose[1] > le[1] && lm[1] > nose[1], 'points in the ArcFace order (image-left eye first)');
+    } else {
+      t.equal(det.faces[0].fivePoints, undefined, 'UltraFace gives no five points of its own');
+      t.equal(whole.faces[0].landmarks.length, 68, 'the 68-point stage gives them');
+    }
+    t.ok(det.times.detectRun > 0 && det.times.embedRun === 0 && det.times.landmarkRun === 0, 'detect times only the detector');
+    const two = await analyzer.analyzeDetected([0], { withAligned: true });
+    sameFaces(t, two.faces, whole.faces, 'analyzeDetected([0])');
+    t.ok(two.faces[0].aligned, 'withAligned honoured');
+    t.equal(two.times.detectRun, 0, 'analyzeDetected does not time the detector again');
+    const none = await analyzer.analyzeDetected([]);
+    t.equal(none.faces.length, 0, 'no index, no face');
+    await t.rejects(analyzer.analyzeDetected([1]), /index 1 is not a face of the last detect\(\) \(it found 1\)/);
+    await t.rejects(analyzer.analyzeDetected([0.5]), /index 0.5 is not a face/);
 
-  // Many faces: a 4x3 grid of the same photo has 12 faces, more than the old cap of 8.
-  const many = grid(img, 4, 3);
-  const d12 = await analyzer.detect(many);
-  t.equal(d12.faces.length, 12, 'detect has no cap on the number of faces');
-  const order = [11, 3, 7];
-  const some = await analyzer.analyzeDetected(order);
-  t.same(some.faces.map((f) => f.box), order.map((i) => d12.faces[i].box), 'faces come back in the order of the indices');
-  const all = await analyzer.analyze(many);
-  t.equal(all.faces.length, 12, 'analyze has no cap either');
-  order.forEach((i, k) => t.ok(cosine(some.faces[k].embedding, all.faces[i].embedding) > 0.99999, `face ${i}: the embedding analyze gives`));
-});
+    // Many faces: a 4x3 grid of the same photo has 12 faces, more than the old cap of 8.
+    const many = grid(img, 4, 3);
+    const d12 = await analyzer.detect(many);
+    t.equal(d12.faces.length, 12, 'detect has no cap on the number of faces');
+    const order = [11, 3, 7];
+    const some = await analyzer.analyzeDetected(order);
+    t.same(some.faces.map((f) => f.box), order.map((i) => d12.faces[i].box), 'faces come back in the order of the indices');
+    const all = await analyzer.analyze(many, { detector: 'live' });
+    t.equal(all.faces.length, 12, 'analyze has no cap either');
+    order.forEach((i, k) => t.ok(cosine(some.faces[k].embedding, all.faces[i].embedding) > 0.99999, `face ${i}: the embedding analyze gives`));
+    // The same person on every copy: every embedding agrees with the photo's own.
+    t.ok(all.faces.every((f) => cosine(f.embedding, whole.faces[0].embedding) > 0.9), 'every copy embeds as the original');
+  });
+}
 
-t.test('through the worker: detect (transferred frame) + analyzeDetected = analyze on group photos', needsSharedData('group'), async (t) => {
-  const vision = await VisionWorker.start(cfg.vision, verifyModels(cfg.models), createMemoryLogger());
-  t.teardown(() => vision.close());
-  for (const name of ['bbt1.jpg', 'bbt3.jpg']) {
-    const img = await decodeImageFile(sharedData('group', name));
-    const whole = await vision.analyze(img);
-    t.ok(whole.faces.length >= 3, `${name}: ${whole.faces.length} faces`);
-    const copy = { width: img.width, height: img.height, data: img.data.slice() };
-    const det = await vision.detect(copy, { transfer: true });
-    t.equal(copy.data.byteLength, 0, 'the frame was transferred, not copied');
-    t.same(det.faces.map((f) => f.box), whole.faces.map((f) => f.box), `${name}: the same boxes`);
-    const idx = det.faces.map((_, i) => i).reverse();
-    const res = await vision.analyzeDetected(idx, { embed: 'all' });
-    sameFaces(t, res.faces, [...whole.faces].reverse(), `${name} reversed`);
+t.test('both detectors through the worker: detect (transferred frame) + analyzeDetected = analyze on group photos', needsSharedData('group'), async (t) => {
+  for (const key of ['ultraface-320', 'yunet-n']) {
+    const vision = await VisionWorker.start({ ...cfg.vision, detector: key }, verifyModels(cfg.models), createMemoryLogger());
+    t.teardown(() => vision.close());
+    for (const name of ['bbt1.jpg', 'bbt3.jpg']) {
+      const img = await decodeImageFile(sharedData('group', name));
+      const whole = await vision.analyze(img, { detector: 'live' });
+      const stills = await vision.analyze(img);
+      t.ok(whole.faces.length >= 4, `${key} on ${name}: ${whole.faces.length} faces`);
+      t.equal(whole.faces.length, stills.faces.length, `${key} finds as many faces as the still detector`);
+      const copy = { width: img.width, height: img.height, data: img.data.slice() };
+      const det = await vision.detect(copy, { transfer: true });
+      t.equal(copy.data.byteLength, 0, 'the frame was transferred, not copied');
+      t.same(det.faces.map((f) => f.box), whole.faces.map((f) => f.box), `${name}: the same boxes`);
+      const idx = det.faces.map((_, i) => i).reverse();
+      const res = await vision.analyzeDetected(idx, { embed: 'all' });
+      sameFaces(t, res.faces, [...whole.faces].reverse(), `${key} ${name} reversed`);
+      // Each face found by both detectors embeds alike: the same people.
+      for (const f of res.faces) {
+        const best = Math.max(...stills.faces.map((s) => cosine(s.embedding, f.embedding)));
+        t.ok(best > 0.6, `${key} ${name}: a face matches the still detector's same face (cosine ${best.toFixed(3)})`);
+      }
+    }
+    // Requests keep their order: analyzeDetected made before the next detect works on the earlier frame.
+    const a = await decodeImageFile(sharedData('group', 'bbt1.jpg'));
+    const b = await decodeImageFile(demo('selftest', 'face.jpg'));
+    const da = await vision.detect(a);
+    const [ra, db] = await Promise.all([vision.analyzeDetected([0]), vision.detect(b)]);
+    t.same(ra.faces[0].box, da.faces[0].box, 'analyzeDetected queued before a detect uses the earlier frame');
+    t.equal(db.faces.length, 1);
+    await t.rejects(vision.analyzeDetected([5]), /index 5 is not a face of the last detect\(\) \(it found 1\)/);
+    await vision.close();
   }
-  // Requests keep their order: analyzeDetected made before the next detect works on the earlier frame.
-  const a = await decodeImageFile(sharedData('group', 'bbt1.jpg'));
-  const b = await decodeImageFile(demo('selftest', 'face.jpg'));
-  const da = await vision.detect(a);
-  const [ra, db] = await Promise.all([vision.analyzeDetected([0]), vision.detect(b)]);
-  t.same(ra.faces[0].box, da.faces[0].box, 'analyzeDetected queued before a detect uses the earlier frame');
-  t.equal(db.faces.length, 1);
-  await t.rejects(vision.analyzeDetected([5]), /index 5 is not a face of the last detect\(\) \(it found 1\)/);
 });
