@@ -21,7 +21,8 @@ async function main() {
   if (!args.includes('--no-fp16')) process.env.ORT_TENSORRT_FP16_ENABLE = '1';
   const ort = require('onnxruntime-node');
   fs.mkdirSync(outDir, { recursive: true });
-  for (const [role, m] of Object.entries(manifest.models)) {
+  for (const [key, m] of Object.entries(manifest.models)) {
+    const role = `${m.kind} ${key}`;
     const src = path.join(modelsDir, m.file);
     // Keyed to the model file's sha256 (as src/vision/ort.ts epContextPath): a changed model never loads an old engine.
     const ctx = path.join(outDir, `${m.file.replace(/\.onnx$/, '')}.${m.sha256.slice(0, 16)}_ctx.onnx`);

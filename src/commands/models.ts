@@ -11,7 +11,7 @@ export const modelsCommand: Command = async (argv, io) => {
   }
   const cfg = configFrom(values.config, io);
   const v = verifyModels(cfg.models);
-  for (const [role, p] of Object.entries(v.paths)) io.stdout(`${role}: ${p} ok\n`);
+  for (const [key, p] of Object.entries(v.paths)) io.stdout(`${v.manifest.models[key].kind}: ${p} ok (${key})\n`);
   io.stdout(`embedder sha256 ${v.embedderSha256}\n`);
   return 0;
 };
