@@ -51,7 +51,7 @@ export const VisionConfigSchema = z.strictObject({
   /** TensorRT EP-context models (built at provisioning by scripts/build-trt-engines.js; relative to the package root). */
   trtCacheDir: z.string().default('models/trt-cache'),
   /** The detector for live video (detect()): a detector key in models/manifest.json. */
-  detector: z.string().min(1).default('yunet-n'),
+  detector: z.string().min(1).default('ultraface-320'),
   /** The detector for still photos (analyze(): enrolment, eval, embed): a detector key in the manifest. */
   stillDetector: z.string().min(1).default('ultraface-320'),
   /** Dynamic-input detectors: the width the frame (or the zones' box) is resized to; a multiple of 32 (default: the manifest's). */

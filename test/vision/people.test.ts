@@ -78,13 +78,13 @@ t.test('provider fallback: unavailable providers are logged with the reason, the
   const fallbacks = logger.lines.filter((l) => l.msg === 'execution provider unavailable, falling back');
   t.same(fallbacks.map((l) => l.provider), ['tensorrt', 'cuda'], 'tried once each, for the first model only');
   t.ok(fallbacks.every((l) => typeof l.reason === 'string' && (l.reason as string).length > 0), 'with a reason');
-  // One session per model in use: the live and still detectors, the landmark model, the embedder.
-  t.same(analyzer.attempts.filter((a) => a.ok).map((a) => a.provider), ['cpu', 'cpu', 'cpu', 'cpu']);
+  // One session per model in use: the detector (live and stills by default), the landmark model, the embedder.
+  t.same(analyzer.attempts.filter((a) => a.ok).map((a) => a.provider), ['cpu', 'cpu', 'cpu']);
 });
 
 t.test('no usable provider: a clear error naming the model and every reason', async (t) => {
   const cfg = loadConfig({ env: { LFR_EDGE__VISION__PROVIDERS: '["tensorrt","cuda"]' } });
-  await t.rejects(FaceAnalyzer.create(cfg.vision, verifyModels(cfg.models), createMemoryLogger()), /no execution provider could load .*yunet_n_dynamic\.onnx: tensorrt: .*; cuda: /);
+  await t.rejects(FaceAnalyzer.create(cfg.vision, verifyModels(cfg.models), createMemoryLogger()), /no execution provider could load .*fr_detect\.onnx: tensorrt: .*; cuda: /);
 });
 
 t.test('TensorRT loads the EP-context model built at provisioning when there is one', async (t) => {
