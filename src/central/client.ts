@@ -13,6 +13,8 @@ export interface CentralConnectOptions {
   timeoutS?: number;
   /** MQTT 5 (default) or 3.1.1 (4) for brokers that speak only that (e.g. the demo's in-process one). */
   protocolVersion?: 4 | 5;
+  /** Reconnect every this many seconds after a lost connection (default: no reconnect). */
+  reconnectS?: number;
 }
 
 export class CentralConnectError extends Error {
@@ -38,17 +40,26 @@ export async function connectCentral(o: CentralConnectOptions): Promise<MqttClie
     key: read(o.key, '--key'),
     username: o.username,
     password: o.password,
-    reconnectPeriod: 0,
+    reconnectPeriod: 0, // the first connection fails fast with a clear error; see below for later ones
     connectTimeout: (o.timeoutS ?? 10) * 1000,
     clientId: `lfr-central-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
   });
   await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', (err) => {
+    const onError = (err: Error) => {
       client.end(true);
       reject(new CentralConnectError(`cannot connect to ${o.broker}: ${err.message}`));
+    };
+    const onClose = () => reject(new CentralConnectError(`cannot connect to ${o.broker}: the broker closed the connection (certificate refused?)`));
+    client.once('error', onError);
+    client.once('close', onClose);
+    client.once('connect', () => {
+      // these belong to the first connection only: a later error must not end the client
+      client.removeListener('error', onError);
+      client.removeListener('close', onClose);
+      resolve();
     });
-    client.once('close', () => reject(new CentralConnectError(`cannot connect to ${o.broker}: the broker closed the connection (certificate refused?)`)));
   });
+  if (o.reconnectS) client.options.reconnectPeriod = o.reconnectS * 1000;
+  client.on('error', () => undefined); // reported through 'close'/'offline' by the caller
   return client;
 }

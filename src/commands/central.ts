@@ -14,6 +14,13 @@ import { sendCommand } from '../central/send';
 import { centralSubscriptions, parseTopic } from '../comms/topics';
 import { COMMAND_TYPES } from '../comms/messages';
 import { loadPrivateKey } from '../watchlist/keys';
+import { ConfigError } from '../config';
+import { createLogger } from '../log';
+import { hashPassword, newPassword } from '../central/auth';
+import { loadCentralConfig } from '../central/config';
+import { startConsole, openStore, type RunningConsole } from '../central/serve';
+import { CentralServiceError } from '../central/service';
+import { ROLES, type Role } from '../central/store';
 
 export const usage = `lfr-edge central watch --broker URL --unit ID|+ [TLS] [--json] [--authority-key FILE]
     show units' status, health, sessions, alerts, records and command results as they arrive.
@@ -24,6 +31,14 @@ lfr-edge central send start-session|end-session|adjudicate|ping --unit ID --brok
     [--ttl S] (command validity, default 300)  [--timeout S] (wait for the cmd-result, default 30)
     sign and publish one command and wait for its cmd-result: exit 0 accepted, 1 refused (the reason
     is printed), 3 no answer in time.
+lfr-edge central serve --config FILE
+    the central service: one MQTT 5 connection (mutual TLS; events by shared subscription, so
+    several instances on one PostgreSQL share them), the store, and the officers' web console
+    (alerts with their crops beside the watchlist photo, adjudication, units, records, audit).
+    See docs/central.md for the configuration.
+lfr-edge central user add --config FILE --name NAME --role officer|supervisor|auditor [--password-stdin]
+    create a console account (or reset its password); without --password-stdin a password is
+    generated and printed once.
 TLS: --ca FILE --cert FILE --key FILE (mutual TLS), --username U --password P`;
 
 const TLS_OPTIONS = {
@@ -76,7 +91,22 @@ export async function watch(argv: string[], io: CommandIO, control: WatchControl
   const { values } = parse(argv, { ...TLS_OPTIONS, json: { type: 'boolean' } }, false);
   const unit = requireOpt(values.unit, 'unit');
   const key = values['authority-key'] ? authorityKey(values['authority-key']) : undefined;
-  const client = await connect(connectOptions(values));
+  const opts = connectOptions(values);
+  const client = await connect({ ...opts, reconnectS: WATCH_RECONNECT_S });
+  // A lost broker is said, and the watch reconnects (it used to end silently with exit 0).
+  let down = false;
+  let stopping = false;
+  client.on('close', () => {
+    if (stopping || down) return;
+    down = true;
+    io.stderr(`connection to ${opts.broker} lost: reconnecting every ${WATCH_RECONNECT_S} s (Ctrl-C to stop)\n`);
+  });
+  client.on('connect', () => {
+    if (!down) return;
+    down = false;
+    io.stderr(`reconnected to ${opts.broker}\n`);
+    client.subscribe(centralSubscriptions(unit), { qos: 1 });
+  });
   const alertUnits = new Map<string, string>();
   client.on('message', (topic, payload, packet) => {
     let json: unknown;
@@ -129,10 +159,13 @@ export async function watch(argv: string[], io: CommandIO, control: WatchControl
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
     }));
+  stopping = true;
   rl?.close();
-  await client.endAsync();
+  await client.endAsync(true);
   return 0;
 }
+
+const WATCH_RECONNECT_S = 2;
 
 export async function send(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parse(
@@ -188,9 +221,75 @@ export async function send(argv: string[], io: CommandIO): Promise<number> {
   }
 }
 
+export interface ServeControl {
+  /** Resolve to stop serving (tests); the CLI stops on SIGINT/SIGTERM. */
+  stop?: Promise<void>;
+  /** Called with the console once it is up (tests). */
+  onReady?: (c: RunningConsole) => void;
+}
+
+function centralConfig(file: string) {
+  try {
+    return loadCentralConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UserError(err.message);
+    throw err;
+  }
+}
+
+export async function serve(argv: string[], io: CommandIO, control: ServeControl = {}): Promise<number> {
+  const { values } = parse(argv, { config: { type: 'string' } }, false);
+  const cfg = centralConfig(requireOpt(values.config, 'config'));
+  const logger = createLogger({ level: 'info', write: (l) => io.stdout(l + '\n') });
+  let c: RunningConsole;
+  try {
+    c = await startConsole(cfg, logger);
+  } catch (err) {
+    if (err instanceof CentralServiceError) throw new UserError(err.message);
+    throw new UserError(`central serve could not start: ${(err as Error).message}`);
+  }
+  logger.info('console ready', { url: c.url, store: cfg.store.kind, instance: cfg.instance });
+  control.onReady?.(c);
+  await (control.stop ??
+    new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    }));
+  await c.close();
+  return 0;
+}
+
+/** `central user add`: create or reset a console account (the password is printed once, or read from stdin). */
+export async function user(argv: string[], io: CommandIO, stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
+  const { values, positionals } = parse(argv, { config: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, true);
+  if (positionals[0] !== 'add' || positionals.length !== 1) throw new UsageError('central user add --config FILE --name NAME --role officer|supervisor|auditor [--password-stdin]');
+  const name = requireOpt(values.name, 'name');
+  if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(name)) throw new UsageError(`--name '${name}': 1-64 letters, digits or . _ @ -`);
+  const role = requireOpt(values.role, 'role');
+  if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}, not '${role}'`);
+  let password: string;
+  if (values['password-stdin']) {
+    const chunks: Buffer[] = [];
+    for await (const c of stdin) chunks.push(Buffer.from(c as Buffer));
+    password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    if (password.length < 12) throw new UserError('the password must have at least 12 characters');
+  } else password = newPassword();
+  const cfg = centralConfig(requireOpt(values.config, 'config'));
+  const store = await openStore(cfg);
+  try {
+    await store.putUser({ name, role: role as Role, passwordHash: hashPassword(password) });
+  } finally {
+    await store.close();
+  }
+  io.stdout(values['password-stdin'] ? `user ${name} (${role}) saved\n` : `user ${name} (${role}) saved; password ${password}\n`);
+  return 0;
+}
+
 export const centralCommand: Command = async (argv, io) => {
   const [sub, ...rest] = argv;
   if (sub === 'watch') return watch(rest, io);
   if (sub === 'send') return send(rest, io);
-  throw new UsageError(`unknown central subcommand '${sub ?? ''}' (watch or send)`);
+  if (sub === 'serve') return serve(rest, io);
+  if (sub === 'user') return user(rest, io);
+  throw new UsageError(`unknown central subcommand '${sub ?? ''}' (watch, send, serve or user)`);
 };

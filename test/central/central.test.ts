@@ -83,6 +83,26 @@ t.test('central send and watch against a unit over a real Mosquitto', { skip }, 
     t.equal(await running, 0);
   });
 
+  t.test('watch says when the broker drops, keeps running and reconnects (issue 11 item 10)', async (t) => {
+    const r = capture();
+    let stop!: () => void;
+    let ended = false;
+    const running = watch(['--unit', unitId, ...tls], r.io, { stop: new Promise<void>((res) => (stop = res)) }).finally(() => (ended = true));
+    await waitFor(() => r.out.join('').includes('STATUS'), 5000, 'the retained status');
+    await broker.stop();
+    await waitFor(() => /connection to mqtts:\/\/localhost:\d+ lost: reconnecting every 2 s/.test(r.err.join('')), 10_000, 'the lost-connection line');
+    await sleep(500);
+    t.equal(ended, false, 'the watch does not end (it used to exit 0 silently)');
+    await broker.start();
+    await waitFor(() => r.err.join('').includes('reconnected to'), 15_000, 'the reconnection');
+    t.ok(await link.waitConnected(15_000), 'the unit is back too');
+    const before = r.out.length;
+    link.publishAlert(testAlert(unitId, 'after-outage', 5));
+    await waitFor(() => r.out.slice(before).join('').includes('after-outage'), 10_000, 'an alert after the outage');
+    stop();
+    t.equal(await running, 0);
+  });
+
   t.test('watch --json prints one JSON object per message', async (t) => {
     const r = capture();
     let stop!: () => void;

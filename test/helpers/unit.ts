@@ -60,7 +60,7 @@ export function makeLink(broker: MosquittoBroker, unitId: string, stateDir: stri
 export async function startCommandUnit(
   t: Test,
   unitId: string,
-  opts: { maxPayloadBytes?: number; now?: () => Date } = {},
+  opts: { maxPayloadBytes?: number; now?: () => Date; link?: Record<string, unknown> } = {},
 ) {
   const broker = await MosquittoBroker.create();
   await broker.start();
@@ -70,7 +70,7 @@ export async function startCommandUnit(
   const authority = ed25519Pair(dir, 'authority');
   const impostor = ed25519Pair(dir, 'impostor');
   const stateDir = tempDir();
-  const { link, logger } = makeLink(broker, unitId, stateDir, unitKeys.privateKey);
+  const { link, logger } = makeLink(broker, unitId, stateDir, unitKeys.privateKey, opts.link);
   await link.start();
   const db = openCommsDatabase(path.join(stateDir, 'outbox.sqlite'));
   const seen = new SeenCommands(db);
@@ -82,5 +82,5 @@ export async function startCommandUnit(
   });
   link.onCommand(processor.onCommand);
   t.teardown(async () => { await link.stop(); db.close(); });
-  return { broker, dir, stateDir, authority, impostor, link, logger, seen, session, audit };
+  return { broker, dir, stateDir, unitKeys, authority, impostor, link, logger, seen, session, audit };
 }
