@@ -216,7 +216,7 @@ async function loadRecord(unit, session) {
     ['Date', x.startedAt.slice(0, 10)], ['Unit (place)', r.unitId], ['Session', x.sessionId], ['Started', time(x.startedAt)], ['Ended', `${time(x.endedAt)} (${x.endedBy})`],
     ['Duration', `${mins} min`], ['Watchlist size', x.watchlistSize], ['Faces processed', x.facesProcessed], ['Tracks', x.tracks],
     ['Alerts', x.alerts], ['Confirmed', x.confirmed], ['False alerts', x.falseAlerts], ['Not adjudicated', x.unadjudicated],
-    ['Threshold', `${x.threshold} for a false-alert rate of ${x.targetFalseAlertRate} per face${x.decidingGroup ? `, deciding group ${x.decidingGroup}` : ''}`],
+    ['Threshold', `${Number(x.threshold).toFixed(4)} for a false-alert rate of ${x.targetFalseAlertRate} per face${x.decidingGroup ? `, deciding group ${x.decidingGroup}` : ''}`],
     ['Watchlist wiped', x.wipe && x.wipe.ok ? 'yes' : 'NO'], ['Signed by key', x.signature ? x.signature.keyFingerprint : '-'],
   ];
   $('#record-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
