@@ -1,8 +1,8 @@
 import t from 'tap';
-import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AuditError, AuditLog, canonicalJson, GENESIS_HASH, verifyAuditFile } from '../../src/audit/log';
+import { AuditError, AuditLog, canonicalJson, GENESIS_HASH, segmentPath, verifyAuditFile } from '../../src/audit/log';
 
 const T0 = new Date('2026-03-01T08:00:00.000Z');
 const at = (s: number) => new Date(T0.getTime() + s * 1000);
@@ -30,7 +30,7 @@ t.test('appends hash-chained JSON lines that verify', async (t) => {
   for (let i = 1; i < 4; i++) t.equal(entries[i].prev, entries[i - 1].hash, `entry ${i + 1} carries the previous hash`);
   t.same(entries[2], { ...entries[2], v: 1, type: 'alert', at: '2026-03-01T08:00:02.000Z', alertId: 'a-1', subjectRef: 'CASE-1', score: 0.61 });
   t.same(log.head, { seq: 4, hash: entries[3].hash });
-  t.same(verifyAuditFile(file), { ok: true, entries: 4, head: entries[3].hash });
+  t.match(verifyAuditFile(file), { ok: true, entries: 4, head: entries[3].hash, headSeq: 4 });
   log.close();
 });
 
@@ -80,7 +80,7 @@ t.test('tampering is found at the first broken line, with the reason', async (t)
   let { file, ls } = make();
   ls[2] = ls[2].replace('"score":0.61', '"score":0.99');
   write(file, ls);
-  t.same(verifyAuditFile(file).firstBroken, { line: 3, reason: 'hash does not match the entry (the entry was altered)' });
+  t.match(verifyAuditFile(file).firstBroken, { line: 3, reason: 'hash does not match the entry (the entry was altered)' });
   t.equal(verifyAuditFile(file).entries, 2);
   t.equal(verifyAuditFile(file).ok, false);
 
@@ -104,24 +104,60 @@ t.test('tampering is found at the first broken line, with the reason', async (t)
 
   ({ file, ls } = make());
   writeFileSync(file, ls.join('\n') + '\n' + ls[3].slice(0, 40));
-  t.same(verifyAuditFile(file).firstBroken, { line: 5, reason: 'the last line is incomplete (no newline: a write was cut off)' });
+  t.match(verifyAuditFile(file).firstBroken, { line: 5, reason: 'the last line is incomplete (no newline: a write was cut off)' });
   t.equal(verifyAuditFile(file).entries, 4);
 });
 
-t.test('a torn tail (power cut mid-write): the log continues, says so, and verify still shows the damage', async (t) => {
+t.test('a torn tail (power cut mid-write): the next entries go to a new segment linked to the last good entry; verify notes the torn line', async (t) => {
   const file = tmpFile();
   sampleLog(file).close();
+  const good = lines(file);
   appendFileSync(file, '{"v":1,"seq":5,"at":"2026-');
   const log = new AuditLog(file);
-  const e = log.append({ type: 'session.abort', sessionId: 's-2' }, at(20));
+  const e = log.append({ type: 'session.abort', sessionId: 's-2' }, at(20))!;
   log.close();
+  const seg2 = segmentPath(file, 2);
+  t.equal(path.basename(seg2), 'audit.2.log');
+  t.equal(readFileSync(file, 'utf8').endsWith('"at":"2026-'), true, 'the first segment is left as it was found');
+  const ls = lines(seg2);
+  t.equal(ls.length, 2, 'the segment link, the new event');
+  t.match(JSON.parse(ls[0]), { type: 'audit.segment', seq: 5, segment: 2, continues: { file: 'audit.log', seq: 4, hash: JSON.parse(good[3]).hash }, tornTail: true, reason: /incomplete/ });
+  t.equal(JSON.parse(ls[0]).prev, JSON.parse(good[3]).hash, 'the chain resumes from the last good entry');
+  t.equal(e.seq, 6);
+  const v = verifyAuditFile(file);
+  t.match(v, { ok: true, entries: 6, headSeq: 6, head: e.hash, tornTails: [{ file, line: 5 }], segments: [file, seg2] });
+
+  // the link is checked: a later segment that does not continue from the entry before is a break
+  writeFileSync(seg2, lines(seg2).slice(1).join('\n') + '\n');
+  t.match(verifyAuditFile(file), { ok: false, firstBroken: { file: seg2, line: 1, reason: /does not begin with an audit.segment entry continuing from entry 4/ } });
+});
+
+t.test('a break that is not a torn tail stays visible: the log resumes after an audit.resumed entry', async (t) => {
+  const file = tmpFile();
+  sampleLog(file).close();
   const ls = lines(file);
-  t.equal(ls.length, 7, '4 good, the torn line, the resume note, the new event');
-  t.match(JSON.parse(ls[5]), { type: 'audit.resumed', brokenLine: 5, reason: /incomplete/, seq: 6 });
-  t.equal(JSON.parse(ls[5]).prev, JSON.parse(ls[3]).hash, 'the chain resumes from the last good entry');
-  t.equal(e.seq, 7);
-  t.equal(e.prev, JSON.parse(ls[5]).hash);
-  t.match(verifyAuditFile(file), { ok: false, entries: 4, firstBroken: { line: 5 } });
+  writeFileSync(file, [ls[0], ls[1].replace('"watchlistSize":2', '"watchlistSize":9'), ls[2], ls[3]].join('\n') + '\n');
+  const log = new AuditLog(file);
+  const e = log.append({ type: 'wipe.boot' }, at(30))!;
+  log.close();
+  const after = lines(file);
+  t.match(JSON.parse(after[4]), { type: 'audit.resumed', brokenLine: 2, reason: /altered/, seq: 5 });
+  t.equal(e.seq, 6);
+  t.match(verifyAuditFile(file), { ok: false, entries: 1, firstBroken: { line: 2 } });
+});
+
+t.test('a missing segment is found; an empty last one (its first write failed) is ignored', async (t) => {
+  const file = tmpFile();
+  sampleLog(file).close();
+  writeFileSync(segmentPath(file, 2), '');
+  t.match(verifyAuditFile(file), { ok: true, entries: 4, segments: [file] });
+  const log = new AuditLog(file);
+  t.equal(log.append({ type: 'wipe.boot' }, at(9))!.seq, 5, 'the writer goes on in the last non-empty segment');
+  log.close();
+  t.equal(lines(file).length, 5);
+  unlinkSync(segmentPath(file, 2));
+  writeFileSync(segmentPath(file, 3), '');
+  t.match(verifyAuditFile(file), { ok: false, firstBroken: { file: segmentPath(file, 2), reason: /segment 2 is missing/ } });
 });
 
 t.test('canonical JSON sorts keys at every level', async (t) => {
@@ -131,5 +167,5 @@ t.test('canonical JSON sorts keys at every level', async (t) => {
 t.test('verifying a missing file says so', async (t) => {
   const missing = path.join(mkdtempSync(path.join(tmpdir(), 'lfr-audit-')), 'audit.log');
   t.throws(() => verifyAuditFile(missing), { name: 'AuditError', message: `audit log ${missing} does not exist` });
-  t.same(verifyAuditFile((writeFileSync(missing, ''), missing)), { ok: true, entries: 0, head: GENESIS_HASH }, 'an empty log is a valid log');
+  t.match(verifyAuditFile((writeFileSync(missing, ''), missing)), { ok: true, entries: 0, head: GENESIS_HASH }, 'an empty log is a valid log');
 });
