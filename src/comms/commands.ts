@@ -88,7 +88,8 @@ export class CommandProcessor {
         throw new CommandRefusedError('unknown-type', `unknown command type '${f.type}' (known: ${COMMAND_TYPES.join(', ')})`, env.commandId, f.type);
       }
       checkBody(env);
-      if (!this.deps.seen.remember(env.commandId, rememberUntil(env, now, this.deps.limits.maxLifetimeS), now)) {
+      const unsaved = (e: Error) => this.log.error('cannot store the command id (kept in memory until restart); the command goes on', { commandId: env?.commandId, error: e });
+      if (!this.deps.seen.remember(env.commandId, rememberUntil(env, now, this.deps.limits.maxLifetimeS), now, unsaved)) {
         throw new CommandRefusedError('replayed', `command ${env.commandId} was already received: refused as a replay`, env.commandId, f.type);
       }
       if (env.outsideWindow) {

@@ -15,6 +15,9 @@
  *   value is kept in memory and (re)published on every connect.
  * - Publishing never throws into callers: failures are logged and the message waits in the outbox
  *   (events) or is replaced by the next value (state).
+ * - A message the outbox cannot store (the disk is full) is not lost for that: it is held in memory
+ *   (bounded) and published at once when connected, else on the next connect. It is "at risk"
+ *   (a restart before its PUBACK loses it): counted (atRisk()) and reported to onUnstored listeners.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -45,6 +48,18 @@ export interface UnitLinkDeps {
 }
 
 export type CommandListener = (type: string, payload: Buffer) => void;
+/** A message the outbox could not store: `held` in memory (published when connected). */
+export type UnstoredListener = (kind: OutboxKind, msgId: string) => void;
+
+/** Messages held in memory at most while the outbox cannot be written; beyond, the oldest alerts go (counted). */
+export const MAX_UNSTORED = 1000;
+
+interface Unstored {
+  kind: OutboxKind;
+  msgId: string;
+  payload: Buffer;
+  inflight: boolean;
+}
 
 export class LinkConfigError extends Error {
   override name = 'LinkConfigError';
@@ -55,6 +70,8 @@ export class UnitLink {
   private generation = 0;
   private outbox: Outbox | undefined;
   private readonly inflight = new Set<number>();
+  /** Rows acknowledged by the broker whose removal from the outbox failed (retried at each pump). */
+  private readonly acknowledged = new Set<number>();
   private cursor = 0;
   private isConnected = false;
   private stopping = false;
@@ -62,6 +79,10 @@ export class UnitLink {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private protocolVersion: 4 | 5;
   private readonly listeners: CommandListener[] = [];
+  private readonly unstoredListeners: UnstoredListener[] = [];
+  private readonly unstored: Unstored[] = [];
+  private unstoredCount = 0;
+  private unstoredLost = 0;
   private readonly connectWaiters: (() => void)[] = [];
   private lastSession: SessionMessage | undefined;
   private lastHealth: HealthMessage | undefined;
@@ -129,6 +150,7 @@ export class UnitLink {
     }
     this.isConnected = false;
     this.inflight.clear();
+    if (this.unstored.length) this.log.error('messages the outbox could not store were not acknowledged before stopping: they are lost', { count: this.unstored.length, kinds: [...new Set(this.unstored.map((u) => u.kind))] });
     this.outbox?.close();
     this.outbox = undefined;
   }
@@ -145,6 +167,11 @@ export class UnitLink {
 
   onCommand(listener: CommandListener): void {
     this.listeners.push(listener);
+  }
+
+  /** Called for each message the outbox could not store (see the class comment). */
+  onUnstored(listener: UnstoredListener): void {
+    this.unstoredListeners.push(listener);
   }
 
   publishAlert(alert: AlertMessage): void {
@@ -186,6 +213,23 @@ export class UnitLink {
     return d ? d.alerts + d.cmdResults + d.crops : 0;
   }
 
+  /** Outbox rows that could not be read and were set aside (never published). */
+  outboxDeadLetters(): number {
+    try {
+      return this.outbox?.deadLetters() ?? 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /**
+   * Messages the outbox could not store since start: `atRisk` in total, `held` in memory now
+   * (not yet acknowledged), `lost` (more than MAX_UNSTORED were held).
+   */
+  unstoredStats(): { atRisk: number; held: number; lost: number } {
+    return { atRisk: this.unstoredCount, held: this.unstored.length, lost: this.unstoredLost };
+  }
+
   reconnectCount(): number {
     return this.reconnects;
   }
@@ -198,10 +242,53 @@ export class UnitLink {
     try {
       this.outbox.add(kind, msgId, payload);
     } catch (err) {
-      this.log.error(`cannot write the ${kind} to the outbox`, { kind, msgId, error: err as Error });
+      this.log.error(`cannot write the ${kind} to the outbox: held in memory and published when connected (at risk until acknowledged)`, { kind, msgId, error: err as Error });
+      this.holdUnstored(kind, msgId, payload);
       return;
     }
     this.pump();
+  }
+
+  private holdUnstored(kind: OutboxKind, msgId: string, payload: object): void {
+    this.unstoredCount += 1;
+    if (this.unstored.length >= MAX_UNSTORED) {
+      const i = this.unstored.findIndex((u) => !u.inflight && u.kind !== 'record');
+      if (i >= 0) {
+        const [gone] = this.unstored.splice(i, 1);
+        this.unstoredLost += 1;
+        this.log.error(`unstored ${gone.kind} dropped: more than ${MAX_UNSTORED} held in memory`, { kind: gone.kind, msgId: gone.msgId });
+      }
+    }
+    this.unstored.push({ kind, msgId, payload: Buffer.from(JSON.stringify(payload), 'utf8'), inflight: false });
+    for (const l of this.unstoredListeners) {
+      try {
+        l(kind, msgId);
+      } catch (err) {
+        this.log.error('unstored listener failed', { error: err as Error });
+      }
+    }
+    this.pumpUnstored();
+  }
+
+  /** Publish the held (unstored) messages; each leaves memory on its PUBACK. */
+  private pumpUnstored(): void {
+    const client = this.client;
+    if (!client || !this.isConnected) return;
+    const gen = this.generation;
+    for (const u of this.unstored) {
+      if (u.inflight) continue;
+      u.inflight = true;
+      client.publish(unitTopic(this.deps.unitId, u.kind), u.payload, { qos: 1 }, (err) => {
+        if (gen !== this.generation) return; // resent on the next connection
+        u.inflight = false;
+        if (err) {
+          this.log.warn(`unstored ${u.kind} not acknowledged; sent again after reconnect`, { msgId: u.msgId, error: err });
+          return;
+        }
+        const i = this.unstored.indexOf(u);
+        if (i >= 0) this.unstored.splice(i, 1);
+      });
+    }
   }
 
   private sendState(kind: 'session' | 'health', payload: object, qos: 0 | 1): void {
@@ -216,12 +303,25 @@ export class UnitLink {
     }
   }
 
+  /** Remove the acknowledged rows whose removal failed before (the disk was full). */
+  private retryRemovals(outbox: Outbox): void {
+    for (const seq of this.acknowledged) {
+      try {
+        outbox.remove(seq);
+        this.acknowledged.delete(seq);
+      } catch {
+        return; // still failing: next pump
+      }
+    }
+  }
+
   private pump(): void {
     const client = this.client;
     const outbox = this.outbox;
     if (!client || !outbox || !this.isConnected) return;
     const gen = this.generation;
     const window = this.deps.config.inflightWindow;
+    this.retryRemovals(outbox);
     while (this.inflight.size < window) {
       let rows;
       try {
@@ -233,6 +333,7 @@ export class UnitLink {
       if (rows.length === 0) return;
       for (const row of rows) {
         this.cursor = row.seq;
+        if (this.acknowledged.has(row.seq)) continue; // delivered; only its removal failed
         this.inflight.add(row.seq);
         client.publish(unitTopic(this.deps.unitId, row.kind), row.payload, { qos: 1 }, (err) => {
           if (gen !== this.generation) return; // an old connection: its rows are resent on the new one
@@ -241,7 +342,13 @@ export class UnitLink {
             this.log.warn(`${row.kind} not acknowledged; it stays in the outbox and is resent after reconnect`, { msgId: row.msgId, error: err });
             return;
           }
-          this.outbox?.remove(row.seq);
+          try {
+            this.outbox?.remove(row.seq);
+          } catch (e) {
+            // the row stays (the disk is full?): it is not sent again, and its removal is retried at the next pump
+            this.acknowledged.add(row.seq);
+            this.log.error(`cannot remove the acknowledged ${row.kind} from the outbox; retried later`, { msgId: row.msgId, error: e as Error });
+          }
           this.pump();
         });
       }
@@ -310,6 +417,7 @@ export class UnitLink {
       const was = this.isConnected;
       this.isConnected = false;
       this.inflight.clear();
+      for (const u of this.unstored) u.inflight = false;
       this.cursor = 0;
       if (was) this.log.warn('mqtt connection lost', { outboxDepth: this.outboxDepth() });
       this.scheduleReconnect(gen);
@@ -332,6 +440,7 @@ export class UnitLink {
     if (this.lastSession) this.sendState('session', this.lastSession, 1);
     if (this.lastHealth) this.sendState('health', this.lastHealth, 0);
     this.pump();
+    this.pumpUnstored();
     for (const w of this.connectWaiters.splice(0)) w();
   }
 

@@ -177,6 +177,16 @@ export interface FaceHealth {
   notEmbeddedBy: { budget: number; rate: number; quality: number };
 }
 
+export interface OutboxHealth {
+  depth: number;
+  dropped: number;
+  /** Rows that could not be read back and were set aside (never published). */
+  deadLetters: number;
+  /** Messages the outbox could not store (disk full) since start; `held`: in memory now, awaiting PUBACK. */
+  atRisk: number;
+  held: number;
+}
+
 /** `health` (QoS 0, retained, every mqtt.healthIntervalS). Fields a unit cannot measure are null. */
 export interface HealthMessage {
   v: 1;
@@ -192,10 +202,13 @@ export interface HealthMessage {
   faces: FaceHealth | null;
   cpu: { load1: number; load5: number; cores: number; usagePercent: number | null };
   memory: { totalBytes: number; availableBytes: number; usedPercent: number; processRssBytes: number };
-  disk: { path: string; totalBytes: number; freeBytes: number; usedPercent: number } | null;
+  /** `low`: free space below health.diskLowFreeBytes or health.diskLowFreePercent. */
+  disk: { path: string; totalBytes: number; freeBytes: number; usedPercent: number; low: boolean } | null;
   temperaturesC: Record<string, number>;
   gpu: { loadPercent: number } | null;
-  outbox: { depth: number; dropped: number };
+  outbox: OutboxHealth;
+  /** The audit writer: events held in memory because they could not be written (disk full), lost beyond the bound. */
+  audit: { segment: number; held: number; lost: number } | null;
   session: { state: SessionState; sessionId: string | null };
   mqtt: { reconnects: number };
   /** Wall clock against the monotonic clock since start (src/health/clock.ts); null when not measured. */

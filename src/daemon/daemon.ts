@@ -6,7 +6,7 @@
  */
 import type { Config } from '../config';
 import { HealthReporter } from '../health/reporter';
-import { MachineProbe } from '../health/sampler';
+import { MachineProbe, type HealthInputs } from '../health/sampler';
 import type { Logger } from '../log';
 import { ModelError, verifyModels, type VerifiedModels } from '../models/manifest';
 import { loadUnitKeys, type UnitKeys } from '../watchlist/keys';
@@ -102,7 +102,8 @@ export class Daemon {
         const info = this.session.session?.info();
         return {
           ...r,
-          outbox: { depth: this.link.link?.outboxDepth() ?? 0, dropped: this.link.link?.outboxDropped() ?? 0 },
+          outbox: this.outboxHealth(),
+          audit: this.auditHealth(),
           session: { state: info?.state ?? 'idle', sessionId: info?.id ?? null },
           mqttReconnects: this.link.link?.reconnectCount() ?? 0,
         };
@@ -117,6 +118,17 @@ export class Daemon {
       startMs: cfg.daemon.componentStartTimeoutS * 1000,
       stopMs: cfg.daemon.componentStopTimeoutS * 1000,
     });
+  }
+
+  private outboxHealth(): HealthInputs['outbox'] {
+    const link = this.link.link;
+    const u = link?.unstoredStats();
+    return { depth: link?.outboxDepth() ?? 0, dropped: link?.outboxDropped() ?? 0, deadLetters: link?.outboxDeadLetters() ?? 0, atRisk: u?.atRisk ?? 0, held: u?.held ?? 0 };
+  }
+
+  private auditHealth(): HealthInputs['audit'] {
+    const a = this.audit.status();
+    return a ? { segment: a.segment, held: a.held, lost: a.lost } : null;
   }
 
   private verified(): VerifiedModels {

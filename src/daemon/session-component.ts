@@ -93,11 +93,15 @@ export class SessionComponent implements Component {
     this.session = session;
     if (boot.aborted) {
       session.reportAborted(boot.aborted);
-      this.publishRecord(boot.aborted);
+      this.publishRecord({ ...boot.aborted, ...this.auditHead() });
     }
     this.publishSession();
 
     const link = deps.link.link;
+    // an alert the outbox could not store (disk full) counts as at risk in the session's record
+    link?.onUnstored((kind, msgId) => {
+      if (kind === 'alert') session.noteAtRisk(msgId);
+    });
     if (link) {
       this.seenDb = openCommsDatabase(path.resolve(cfg.paths.stateDir, cfg.mqtt.outbox.file));
       const target: SessionCommandTarget = {
@@ -133,13 +137,26 @@ export class SessionComponent implements Component {
     this.timer.unref();
   }
 
-  /** End the active session (wipe), hand the record to the outbox; undefined when none is active. */
+  /**
+   * End the active session (wipe), hand the record to the outbox. Needs no free space: the wipe
+   * only removes, the audit and the outbox hold what they cannot write (and say so).
+   */
   endSession(reason: 'command' | 'expiry' | 'sigterm', at: Date): DeploymentRecord {
-    const record = this.session!.end(reason, at);
+    const record = this.finishRecord(this.session!.end(reason, at));
     this.deps.hooks.onEnd(record);
     this.publishRecord(record);
     this.publishSession();
     return record;
+  }
+
+  /** The audit log's head after the session's last entry: the signed record anchors the log. */
+  private auditHead(): Pick<DeploymentRecord, 'auditHead'> {
+    const head = this.deps.audit.head();
+    return head ? { auditHead: head } : {};
+  }
+
+  private finishRecord(record: DeploymentRecord): DeploymentRecord {
+    return { ...record, ...this.auditHead() };
   }
 
   get active(): boolean {
@@ -160,8 +177,11 @@ export class SessionComponent implements Component {
     const s = this.session;
     if (!s) return;
     try {
-      const record = s.checkExpiry(this.deps.now());
-      if (record) {
+      const now = this.deps.now();
+      s.checkpoint(now); // the counts and a sign of life, durably (for a record after kill -9)
+      const found = s.checkExpiry(now);
+      if (found) {
+        const record = this.finishRecord(found);
         this.deps.hooks.onEnd(record);
         this.publishRecord(record);
         this.publishSession();

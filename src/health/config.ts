@@ -13,5 +13,11 @@ export const HealthConfigSchema = z.strictObject({
    * than the monotonic clock since start: it was stepped. Commands tolerate mqtt.commands.clockSkewS.
    */
   maxClockDriftS: z.number().positive().default(30),
+  /**
+   * `disk.low` turns true (and a warning is logged) when the free space falls below either bound,
+   * well before the disk is full: the outbox, the audit log and the session counts need room.
+   */
+  diskLowFreeBytes: z.number().int().min(0).default(256 * 1024 * 1024),
+  diskLowFreePercent: z.number().min(0).max(100).default(10),
 });
 export type HealthConfig = z.infer<typeof HealthConfigSchema>;

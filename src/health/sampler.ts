@@ -15,7 +15,7 @@ import { readdir, readFile, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log';
-import type { CameraHealth, FaceHealth, HealthMessage, SessionState } from '../comms/messages';
+import type { CameraHealth, FaceHealth, HealthMessage, OutboxHealth, SessionState } from '../comms/messages';
 import type { HealthConfig } from './config';
 
 export interface HealthInputs {
@@ -24,9 +24,15 @@ export interface HealthInputs {
   provider: string | null;
   /** Faces since the previous message (RecognitionComponent.health). */
   faces?: FaceHealth | null;
-  outbox: { depth: number; dropped: number };
+  outbox: OutboxHealth;
+  audit: HealthMessage['audit'];
   session: { state: SessionState; sessionId: string | null };
   mqttReconnects: number;
+}
+
+/** Pure: is the free space below either bound (bytes, percent of the total)? */
+export function diskLow(totalBytes: number, freeBytes: number, bounds: { diskLowFreeBytes: number; diskLowFreePercent: number }): boolean {
+  return freeBytes < bounds.diskLowFreeBytes || (totalBytes > 0 && (100 * freeBytes) / totalBytes < bounds.diskLowFreePercent);
 }
 
 export interface MachineSample {
@@ -57,6 +63,7 @@ export function buildHealth(id: HealthIdentity, inputs: HealthInputs, machine: M
     faces: inputs.faces ?? null,
     ...machine,
     outbox: inputs.outbox,
+    audit: inputs.audit,
     session: inputs.session,
     mqtt: { reconnects: inputs.mqttReconnects },
     clock,
@@ -67,6 +74,7 @@ export function buildHealth(id: HealthIdentity, inputs: HealthInputs, machine: M
 export class MachineProbe {
   private readonly log: Logger;
   private warned = new Set<string>();
+  private wasLow = false;
 
   constructor(
     private readonly cfg: HealthConfig & { diskPath: string },
@@ -109,7 +117,13 @@ export class MachineProbe {
       const s = await statfs(this.cfg.diskPath);
       const total = s.blocks * s.bsize;
       const free = s.bavail * s.bsize;
-      return { path: this.cfg.diskPath, totalBytes: total, freeBytes: free, usedPercent: total ? round(100 * (1 - free / total), 1) : 0 };
+      const low = diskLow(total, free, this.cfg);
+      if (low !== this.wasLow) {
+        if (low) this.log.warn('disk space low: the outbox, audit log and session counts need room', { path: this.cfg.diskPath, freeBytes: free, totalBytes: total, diskLowFreeBytes: this.cfg.diskLowFreeBytes, diskLowFreePercent: this.cfg.diskLowFreePercent });
+        else this.log.info('disk space no longer low', { path: this.cfg.diskPath, freeBytes: free });
+        this.wasLow = low;
+      }
+      return { path: this.cfg.diskPath, totalBytes: total, freeBytes: free, usedPercent: total ? round(100 * (1 - free / total), 1) : 0, low };
     } catch (err) {
       return this.once(`disk ${this.cfg.diskPath}`, err as Error, null);
     }

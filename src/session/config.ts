@@ -28,6 +28,13 @@ export const SessionConfigSchema = z.strictObject({
    * A session whose calibration fails it is refused with the reason.
    */
   calibrationPolicy: CalibrationPolicySchema.prefault({}),
+  /**
+   * How often a running session's counts (faces, tracks, alerts, verdicts: numbers only) and a
+   * sign of life are written to the crash marker, in seconds; alerts and verdicts are written at
+   * the next session check (daemon.expiryCheckS). After a kill -9 or power cut the aborted
+   * session's record carries these counts and that time.
+   */
+  heartbeatS: z.number().min(1, 'session.heartbeatS must be at least 1').max(600).default(10),
   /** Keep subject names from the bundle (when it carries them). Default: references and categories only. */
   namesAllowed: z.boolean().default(false),
 });

@@ -12,7 +12,7 @@ import type { AuditEvent } from '../audit/log';
 import type { Logger } from '../log';
 import { shredStoreFiles, type WipeResult } from '../watchlist/store';
 import { readMarker, removeMarker, writeMarker, type SessionMarker } from './marker';
-import { buildRecord, newCounters, type DeploymentRecord } from './state';
+import { buildAbortedRecord, type DeploymentRecord } from './state';
 
 export interface AuditSink {
   append(event: AuditEvent, now: Date): unknown;
@@ -79,11 +79,14 @@ export function wipeLeftovers(opts: LeftoverWipeOptions): LeftoverWipe {
     writeMarker(opts.stateDir, { ...marker, bootWipe: mergeWipes(marker.bootWipe, wipe) });
   } else if (marker) {
     const combined = mergeWipes(marker.bootWipe, wipe);
-    const { v: _v, bootWipe: _b, ...facts } = marker;
-    // Counters are not known after a crash (they lived in the dead process): the record reports 0.
-    result.aborted = buildRecord({ ...facts, unitId: facts.unitId ?? opts.unitId }, newCounters(), 'aborted', opts.now, combined);
+    const { v: _v, bootWipe: _b, counts, aliveAt, ...facts } = marker;
+    // The counts and the time of the last sign of life are those the running unit last wrote.
+    result.aborted = buildAbortedRecord({ ...facts, unitId: facts.unitId ?? opts.unitId }, counts, aliveAt, opts.now, combined);
     result.wipe = combined;
-    opts.audit?.append({ type: 'session.abort', sessionId: marker.sessionId, bundleId: marker.bundleId, startedAt: marker.startedAt, wipeOk: combined.ok }, opts.now);
+    opts.audit?.append({
+      type: 'session.abort', sessionId: marker.sessionId, bundleId: marker.bundleId, startedAt: marker.startedAt,
+      lastAliveAt: result.aborted.lastAliveAt ?? null, alerts: result.aborted.alerts, wipeOk: combined.ok,
+    }, opts.now);
     removeMarker(opts.stateDir);
   }
   if (filesRemoved.length || marker) {

@@ -7,7 +7,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { WipeResult } from '../watchlist/store';
-import type { SessionFacts } from './state';
+import type { DurableCounts, SessionFacts } from './state';
 
 export const MARKER_FILE = 'session-active.json';
 
@@ -15,6 +15,10 @@ export interface SessionMarker extends SessionFacts {
   v: 1;
   /** Set by `lfr-edge wipe --boot`, which removes the files before the daemon records the abort. */
   bootWipe?: WipeResult;
+  /** The session's counts as of `aliveAt` (rewritten as the session runs; numbers only). */
+  counts?: DurableCounts;
+  /** When the running unit last wrote this file: its last sign of life. */
+  aliveAt?: string;
 }
 
 export function markerPath(stateDir: string): string {

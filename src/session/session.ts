@@ -25,7 +25,7 @@ import type { SessionConfig } from './config';
 import type { AuditSink } from './leftovers';
 import { removeMarker, writeMarker } from './marker';
 import {
-  assertTransition, buildRecord, expiryDue, monotonicDeadline, newCounters, SessionError, sessionExpiry,
+  assertTransition, buildRecord, durableCounts, expiryDue, monotonicDeadline, newCounters, SessionError, sessionExpiry,
   type DeploymentRecord, type EndReason, type SessionCounters, type SessionFacts, type SessionInfo, type SessionState, type Verdict,
 } from './state';
 
@@ -69,6 +69,12 @@ interface Active {
   counters: SessionCounters;
   /** The deadline on the monotonic clock (monotonicDeadline). */
   monoDeadlineMs: number;
+  /** When the counts were last written to the marker (ms). */
+  savedAt: number;
+  /** An alert, verdict or at-risk alert not yet in the marker: written at the next checkpoint. */
+  urgent: boolean;
+  /** The last marker write failed (logged once until one succeeds). */
+  saveFailing: boolean;
 }
 
 export class DeploymentSession {
@@ -146,7 +152,7 @@ export class DeploymentSession {
       let matcher: Matcher;
       try {
         d.usedBundleIds.add(header.bundleId);
-        writeMarker(d.stateDir, { v: 1, ...facts });
+        writeMarker(d.stateDir, { v: 1, ...facts, counts: durableCounts(newCounters()), aliveAt: now.toISOString() });
         store.add(entries);
         const stored = store.readAll();
         matcher = new Matcher(stored.map((e) => ({ ref: e.ref, category: e.category, embedding: e.embedding })));
@@ -156,7 +162,8 @@ export class DeploymentSession {
         removeMarker(d.stateDir);
         throw new SessionError('store-failed', `could not set up the session's watchlist store (${(err as Error).message}); wipe ok: ${wipe.ok}`);
       }
-      this.active = { facts, store, matcher, counters: newCounters(), monoDeadlineMs: monotonicDeadline({ wall: now, monoMs: monoStart }, expiresAt) };
+      this.active = { facts, store, matcher, counters: newCounters(), monoDeadlineMs: monotonicDeadline({ wall: now, monoMs: monoStart }, expiresAt),
+        savedAt: now.getTime(), urgent: false, saveFailing: false };
       this.last = facts;
       this.state = 'active';
       d.audit?.append({ type: 'bundle.accepted', bundleId: header.bundleId, sessionId: header.sessionId, subjects: watchlistSize, rows: entries.length }, now);
@@ -220,12 +227,47 @@ export class DeploymentSession {
     if (!a) throw new SessionError('no-session', `cannot adjudicate alert ${alertId}: no session is active`);
     if (!a.counters.alerts.has(alertId)) throw new SessionError('unknown-alert', `alert ${alertId} was not raised in session ${a.facts.sessionId}`);
     a.counters.alerts.set(alertId, verdict);
+    a.urgent = true;
     this.deps.audit?.append({ type: 'alert.adjudicated', sessionId: a.facts.sessionId, alertId, verdict }, now);
   }
 
   /** Counters fed by the pipeline; ignored when no session is active. */
   noteAlert(alertId: string): void {
-    if (this.active && !this.active.counters.alerts.has(alertId)) this.active.counters.alerts.set(alertId, undefined);
+    if (this.active && !this.active.counters.alerts.has(alertId)) {
+      this.active.counters.alerts.set(alertId, undefined);
+      this.active.urgent = true;
+    }
+  }
+
+  /** An alert of this session that could not be stored durably (the outbox could not be written). */
+  noteAtRisk(alertId: string): void {
+    if (this.active && !this.active.counters.atRisk.has(alertId)) {
+      this.active.counters.atRisk.add(alertId);
+      this.active.urgent = true;
+    }
+  }
+
+  /**
+   * Keep the counts durably (in the crash marker: numbers only) so that a session killed with -9
+   * or a power cut is reported with true counts and the time of its last sign of life. Writes when
+   * an alert or verdict is not yet saved, or every `heartbeatS`. Called on the daemon's timer. A
+   * failed write (disk full) is logged once and tried again; it never affects the session.
+   */
+  checkpoint(now: Date): void {
+    const a = this.active;
+    if (!a) return;
+    if (!a.urgent && now.getTime() - a.savedAt < this.deps.config.heartbeatS * 1000) return;
+    try {
+      writeMarker(this.deps.stateDir, { v: 1, ...a.facts, counts: durableCounts(a.counters), aliveAt: now.toISOString() });
+      a.savedAt = now.getTime();
+      a.urgent = false;
+      if (a.saveFailing) this.deps.logger.info('session counts saved again', { sessionId: a.facts.sessionId });
+      a.saveFailing = false;
+    } catch (err) {
+      if (!a.saveFailing) this.deps.logger.error('cannot save the session counts to the marker; trying again', { sessionId: a.facts.sessionId, error: err as Error });
+      a.saveFailing = true;
+      a.savedAt = now.getTime(); // try again at the next heartbeat, or the next alert
+    }
   }
 
   noteFaces(n: number): void {

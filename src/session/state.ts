@@ -60,7 +60,28 @@ export interface DeploymentRecord {
   confirmed: number;
   falseAlerts: number;
   unadjudicated: number;
+  /**
+   * Alerts of this session that could not be stored durably in the outbox (the disk was full):
+   * published at once if the broker was up, held in memory otherwise. Absent when 0.
+   */
+  alertsAtRisk?: number;
+  /** Aborted sessions only: the last time the running unit wrote its counts (its last sign of life). */
+  lastAliveAt?: string;
+  /** Aborted sessions only: when the next start found the session aborted. */
+  abortFoundAt?: string;
+  /** The audit log's last entry when the record was made: `lfr-edge audit verify --record` checks the log against it. */
+  auditHead?: { seq: number; hash: string };
   wipe: WipeResult;
+}
+
+/** The counts kept durably while a session runs (in the crash marker): numbers only, no ids, no biometrics. */
+export interface DurableCounts {
+  facesProcessed: number;
+  tracks: number;
+  alerts: number;
+  confirmed: number;
+  falseAlerts: number;
+  alertsAtRisk: number;
 }
 
 /** The facts fixed when a session starts (all non-biometric; also the crash marker's content). */
@@ -82,10 +103,58 @@ export interface SessionCounters {
   tracks: number;
   /** alert id -> verdict (undefined until adjudicated) */
   alerts: Map<string, Verdict | undefined>;
+  /** alert ids that could not be stored durably (see DeploymentRecord.alertsAtRisk) */
+  atRisk: Set<string>;
 }
 
 export function newCounters(): SessionCounters {
-  return { facesProcessed: 0, tracks: 0, alerts: new Map() };
+  return { facesProcessed: 0, tracks: 0, alerts: new Map(), atRisk: new Set() };
+}
+
+/** The counters as numbers (what the marker keeps). */
+export function durableCounts(c: SessionCounters): DurableCounts {
+  let confirmed = 0, falseAlerts = 0;
+  for (const v of c.alerts.values()) {
+    if (v === 'confirmed') confirmed++;
+    else if (v === 'false-alert') falseAlerts++;
+  }
+  return { facesProcessed: c.facesProcessed, tracks: c.tracks, alerts: c.alerts.size, confirmed, falseAlerts, alertsAtRisk: c.atRisk.size };
+}
+
+/** The record of a session found aborted at start-up, from its marker's facts and last counts. */
+export function buildAbortedRecord(facts: SessionFacts, counts: DurableCounts | undefined, lastAliveAt: string | undefined, foundAt: Date, wipe: WipeResult): DeploymentRecord {
+  const c = counts ?? { facesProcessed: 0, tracks: 0, alerts: 0, confirmed: 0, falseAlerts: 0, alertsAtRisk: 0 };
+  const endedAt = lastAliveAt ?? facts.startedAt;
+  return {
+    ...recordBase(facts, 'aborted', endedAt),
+    facesProcessed: c.facesProcessed,
+    tracks: c.tracks,
+    alerts: c.alerts,
+    confirmed: c.confirmed,
+    falseAlerts: c.falseAlerts,
+    unadjudicated: Math.max(0, c.alerts - c.confirmed - c.falseAlerts),
+    ...(c.alertsAtRisk ? { alertsAtRisk: c.alertsAtRisk } : {}),
+    lastAliveAt: endedAt,
+    abortFoundAt: foundAt.toISOString(),
+    wipe,
+  };
+}
+
+function recordBase(facts: SessionFacts, endedBy: DeploymentRecord['endedBy'], endedAt: string) {
+  return {
+    v: 1 as const,
+    sessionId: facts.sessionId,
+    unitId: facts.unitId,
+    bundleId: facts.bundleId,
+    startedAt: facts.startedAt,
+    endedAt,
+    endedBy,
+    watchlistSize: facts.watchlistSize,
+    threshold: facts.threshold,
+    targetFalseAlertRate: facts.targetFalseAlertRate,
+    ...(facts.decidingGroup !== undefined ? { decidingGroup: facts.decidingGroup } : {}),
+    ...(facts.calibration !== undefined ? { calibration: facts.calibration } : {}),
+  };
 }
 
 const STARTABLE: readonly SessionState[] = ['idle', 'ended', 'aborted'];
@@ -150,24 +219,14 @@ export function buildRecord(facts: SessionFacts, counters: SessionCounters, ende
     else unadjudicated++;
   }
   return {
-    v: 1,
-    sessionId: facts.sessionId,
-    unitId: facts.unitId,
-    bundleId: facts.bundleId,
-    startedAt: facts.startedAt,
-    endedAt: now.toISOString(),
-    endedBy,
-    watchlistSize: facts.watchlistSize,
-    threshold: facts.threshold,
-    targetFalseAlertRate: facts.targetFalseAlertRate,
-    ...(facts.decidingGroup !== undefined ? { decidingGroup: facts.decidingGroup } : {}),
-    ...(facts.calibration !== undefined ? { calibration: facts.calibration } : {}),
+    ...recordBase(facts, endedBy, now.toISOString()),
     facesProcessed: counters.facesProcessed,
     tracks: counters.tracks,
     alerts: counters.alerts.size,
     confirmed,
     falseAlerts,
     unadjudicated,
+    ...(counters.atRisk.size ? { alertsAtRisk: counters.atRisk.size } : {}),
     wipe,
   };
 }

@@ -134,7 +134,7 @@ t.test('kill -9 mid-session, then start: rows unreadable and removed, session re
   const daemon = wipeLeftovers({ runtimeDir: c.kit.runtimeDir, stateDir: c.kit.stateDir, unitId: 'unit-1', now, audit });
   audit.close();
   t.match(daemon.aborted, {
-    v: 1, sessionId: 'op-child', bundleId: started.info.bundleId, endedBy: 'aborted', startedAt: started.info.startedAt, endedAt: now.toISOString(),
+    v: 1, sessionId: 'op-child', bundleId: started.info.bundleId, endedBy: 'aborted', startedAt: started.info.startedAt, abortFoundAt: now.toISOString(),
     watchlistSize: 4, threshold: 0.5, wipe: { ok: true, filesRemoved: [dbFile], leftovers: [] },
   });
   t.notOk(existsSync(markerPath(c.kit.stateDir)), 'marker consumed');
@@ -142,4 +142,37 @@ t.test('kill -9 mid-session, then start: rows unreadable and removed, session re
   t.same(types.slice(-1), ['session.abort']);
   t.ok(verifyAuditFile(c.auditFile).ok);
   t.same(wipeLeftovers({ runtimeDir: c.kit.runtimeDir, stateDir: c.kit.stateDir, unitId: 'unit-1', now }).aborted, undefined, 'a second start finds nothing');
+});
+
+t.test('kill -9 after alerts: the aborted record has the counts and the time of the last sign of life', async (t) => {
+  const c = startChild(t, { exposeKey: false });
+  const started = await c.next<Started>();
+  c.child.stdin!.write('alert a-1\nalert a-2\nalert a-3\nfaces 57\ntrack\ntrack\ntrack\nverdict a-2 confirmed\nverdict a-3 false-alert\n');
+  // durable means on disk: wait until the running child's marker holds the counts
+  const deadline = Date.now() + 10_000;
+  while (readMarker(c.kit.stateDir)?.counts?.falseAlerts !== 1) {
+    if (Date.now() > deadline) throw new Error(`the counts never reached the marker: ${JSON.stringify(readMarker(c.kit.stateDir))}; ${c.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 450)); // a couple more heartbeats
+  const killedAt = new Date();
+  c.child.kill('SIGKILL');
+  t.same(await c.exited, { code: null, signal: 'SIGKILL' });
+  const marker = readMarker(c.kit.stateDir)!;
+  t.same(Object.keys(marker.counts!).sort(), ['alerts', 'alertsAtRisk', 'confirmed', 'facesProcessed', 'falseAlerts', 'tracks'], 'counts only: no ids, nothing biometric');
+  t.notOk(JSON.stringify(marker).includes('a-1'), 'no alert id in the marker');
+
+  await new Promise((r) => setTimeout(r, 300));
+  const foundAt = new Date();
+  const audit = new AuditLog(c.auditFile);
+  const boot = wipeLeftovers({ runtimeDir: c.kit.runtimeDir, stateDir: c.kit.stateDir, unitId: 'unit-1', now: foundAt, audit });
+  audit.close();
+  const rec = boot.aborted!;
+  t.match(rec, { sessionId: 'op-child', endedBy: 'aborted', startedAt: started.info.startedAt, alerts: 3, confirmed: 1, falseAlerts: 1, unadjudicated: 1, facesProcessed: 57, tracks: 3, abortFoundAt: foundAt.toISOString() });
+  t.equal(rec.endedAt, rec.lastAliveAt, 'the session ended at its last sign of life');
+  const alive = Date.parse(rec.lastAliveAt!);
+  t.ok(alive <= killedAt.getTime() && alive > killedAt.getTime() - 1500, `last sign of life ${rec.lastAliveAt} within a heartbeat (1 s) before the kill ${killedAt.toISOString()}`);
+  t.ok(Date.parse(rec.endedAt) < foundAt.getTime(), 'not the restart time');
+  const last = JSON.parse(readFileSync(c.auditFile, 'utf8').trim().split('\n').at(-1)!) as Record<string, unknown>;
+  t.match(last, { type: 'session.abort', alerts: 3, lastAliveAt: rec.lastAliveAt });
 });
