@@ -178,8 +178,11 @@ export class Outbox {
 
   /** Remove an acknowledged row (no-op when it was already dropped by the bound policy). Throws when the file cannot be written. */
   remove(seq: number): void {
-    const r = this.db.prepare('DELETE FROM outbox WHERE seq = ? RETURNING bytes').get(seq) as { bytes: number } | undefined;
+    const r = this.db.prepare('SELECT bytes FROM outbox WHERE seq = ?').get(seq) as { bytes: number } | undefined;
     if (r) {
+      // run(), not DELETE ... RETURNING with get(): get() stops after the first row and does not
+      // report a commit that fails (disk full), leaving the row in place and the counters wrong
+      this.db.prepare('DELETE FROM outbox WHERE seq = ?').run(seq);
       this.rows -= 1;
       this.bytes -= r.bytes;
       this.removals += 1;

@@ -88,7 +88,10 @@ t.test('state disk full: the session ends and wipes, alerts and answers still go
   t.equal((await probe.sample()).disk!.low, false, 'health: no longer low');
   await waitFor(() => u.audit.status()!.held === 0, 10_000, 'the held audit events written');
   t.match(await u.send('ping'), { accepted: true });
-  await waitFor(() => u.link.link!.outboxDepth() === 0, 10_000, 'the outbox drained');
+  await waitFor(() => u.link.link!.outboxDepth() === 0, 10_000, 'the outbox drained').catch((e: Error) => {
+    const l = u.link.link as unknown as { cursor: number; inflight: Set<number>; acknowledged: Set<number>; outbox: { peek(a: number, n: number): { seq: number; kind: string }[] } };
+    throw new Error(`${e.message}: depth ${u.link.link!.outboxDepth()} cursor ${l.cursor} inflight ${[...l.inflight]} ack ${[...l.acknowledged]} rows ${JSON.stringify(l.outbox.peek(0, 5).map((r) => [r.seq, r.kind]))}; ${JSON.stringify(u.logger.lines.filter((l) => /not ack|outbox/.test(String(l.msg)) && !/held in memory/.test(String(l.msg))).slice(0, 4))}`);
+  });
   const db = new Database(path.join(stateDir, 'outbox.sqlite'), { readonly: true });
   const rows = (db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
   db.close();
