@@ -27,6 +27,7 @@ function sha256(file) {
 function sourceFile(key, m) {
   if (m.committed) return path.join(repoModels, m.file);
   const src = manifest.sources[m.source];
+  if (src && src.addedBy === 'lfr-edge models add') throw new Error(`${key}: ${m.file} was added with 'lfr-edge models add' (source: ${src.source}); its file is missing or altered in ${targetDir}: add it again`);
   if (!src || !src.package) throw new Error(`${key}: source '${m.source}' names no npm package and the model is not committed`);
   const pkgJson = require.resolve(`${src.package}/package.json`, { paths: [root] });
   const pkg = JSON.parse(fs.readFileSync(pkgJson, 'utf8'));

@@ -141,7 +141,7 @@ export function readCalibrationFile(file: string): Calibration {
 export function checkCalibrationModel(cal: Calibration, embedderSha256: string, source = 'file'): void {
   if (cal.model.embedderSha256 !== embedderSha256) {
     throw new CalibrationError(
-      `calibration ${source} was measured with embedder ${cal.model.embedderSha256}, the installed embedder is ${embedderSha256}; re-run 'lfr-edge eval' to recalibrate`,
+      `calibration ${source} was measured with embedder ${cal.model.embedderSha256}, the installed embedder is ${embedderSha256}; make its calibration with 'lfr-edge calibrate --images DIR --demographics CSV --out FILE --report report.html'`,
     );
   }
 }
