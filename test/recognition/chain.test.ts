@@ -20,7 +20,7 @@ function face(box: Box, emb: Float32Array, fill: number): Face {
 }
 
 // Every face analysed (no budget or rate limit reached) unless a test says otherwise.
-const scheduler = SchedulerConfigSchema.parse({ maxPerTrackPerSecond: 100 });
+const scheduler = SchedulerConfigSchema.parse({ maxPerTrackPerSecond: 100, maxFrameMs: 0 });
 const times = (detectRun: number, landmarkRun: number, embedRun: number) =>
   ({ detectPre: 0, detectRun, detectPost: 0, landmarkPre: 0, landmarkRun, align: 0, quality: 0, embedPre: 0, embedRun, total: detectRun + landmarkRun + embedRun });
 
@@ -155,7 +155,7 @@ t.test('per-track rate: a lone face is embedded at most maxPerTrackPerSecond tim
   const frames: Face[][] = Array.from({ length: 50 }, (_, f) => [face([f, 10, f + 50, 60], unit(3), 1)]);
   const vision = scripted(frames);
   const decider = new AlertDecider(DecisionConfigSchema.parse({}), { threshold: 0.9, falseAlertRate: 0.001, watchlistSize: 1 });
-  const chain = new RecognitionChain({ vision, tracker: new Tracker(TrackerConfigSchema.parse({})), decider, scheduler: SchedulerConfigSchema.parse({ maxPerTrackPerSecond: 5 }), matcher: () => undefined, onAlert: () => t.fail('no alert') });
+  const chain = new RecognitionChain({ vision, tracker: new Tracker(TrackerConfigSchema.parse({})), decider, scheduler: SchedulerConfigSchema.parse({ maxPerTrackPerSecond: 5, maxFrameMs: 0 }), matcher: () => undefined, onAlert: () => t.fail('no alert') });
   // 50 frames at 25 fps = 2 s of video, processed as fast as possible (capture times 1 ms apart).
   for (let f = 0; f < 50; f++) await chain.processFrame({ seq: f + 1, capturedAt: f, fps: 25, image: { width: 320, height: 240, data: new Uint8Array(3) } });
   t.match(chain.counts, { facesDetected: 50, facesEmbedded: 10, facesNotEmbedded: 40, notEmbedded: { budget: 0, rate: 40, quality: 0 }, tracksStarted: 1 });
