@@ -19,6 +19,8 @@ async function main() {
   // The stock binding passes TensorRT no provider options but the device id; the TensorRT EP
   // still reads its ORT_TENSORRT_* environment variables, which is how FP16 is asked for here.
   if (!args.includes('--no-fp16')) process.env.ORT_TENSORRT_FP16_ENABLE = '1';
+  // ONNX Runtime telemetry off before the binding loads (as src/vision/ort-env.ts).
+  process.env.ORT_DISABLE_TELEMETRY = '1';
   const ort = require('onnxruntime-node');
   fs.mkdirSync(outDir, { recursive: true });
   for (const [key, m] of Object.entries(manifest.models)) {

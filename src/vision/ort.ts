@@ -3,6 +3,8 @@
  * each failure logged with its reason, the provider actually used reported. Provider options are
  * data (PROVIDER_OPTIONS), the Jetson's TensorRT path included (it cannot run on x86 dev machines).
  */
+// Telemetry off before the binding loads (must stay the first import: see ort-env.ts).
+import './ort-env';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';

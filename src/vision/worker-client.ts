@@ -2,6 +2,8 @@
  * VisionWorker: the FaceAnalyzer API, run in a worker_thread. Frames are transferred (not copied)
  * when the caller allows it; results come back with their embeddings transferred.
  */
+// The worker inherits ORT_DISABLE_TELEMETRY=1 from this (main) thread: see ort-env.ts.
+import './ort-env';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger, LogLevel } from '../log';
