@@ -53,7 +53,10 @@ function readGroundTruth(file: string): GroundTruth {
   }
 }
 
-/** One row per usable photo (the largest face in it); photos without a face are reported and skipped. */
+/**
+ * One row per usable photo (the largest face in it, flip-averaged as \`watchlist build\` enrols),
+ * fused by the matcher into one template per subject; photos without a face are reported and skipped.
+ */
 export async function buildWatchlist(dir: string, vision: FrameAnalyzer, io: Pick<CommandIO, 'stderr'>): Promise<{ rows: MatcherSubject[]; subjects: string[] }> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`--watchlist-photos ${dir} is not a directory (expected DIR/<subject>/*.jpg|png)`);
   const rows: MatcherSubject[] = [];
@@ -68,7 +71,7 @@ export async function buildWatchlist(dir: string, vision: FrameAnalyzer, io: Pic
         io.stderr(`lfr-edge replay: ${(err as Error).message}; skipped\n`);
         continue;
       }
-      const analysis = await vision.analyze(image, { transfer: true });
+      const analysis = await vision.analyze(image, { transfer: true, flipAverage: true });
       const face = largestFace(analysis.faces);
       if (!face) {
         io.stderr(`lfr-edge replay: no face found in ${file}; skipped\n`);

@@ -13,13 +13,15 @@ import { CATEGORY_PATTERN, MAX_BUNDLE_LIFETIME_MS, SESSION_ID_PATTERN, type Watc
 import { readUsedBundleIds, usedBundleIdsPath } from '../watchlist/bundle-ledger';
 import { judgeEnrolmentPhoto, listSubjectPhotos, NAME_FILE, parseDuration } from '../watchlist/bundle-photos';
 import { KeyError, loadPrivateKey, loadPublicKey, loadUnitKeys, publicKeyFingerprint } from '../watchlist/keys';
+import { meanTemplate } from '../recognition/template';
 import { configFrom, parse, requireOpt, UsageError, UserError, type Command, type CommandIO } from './common';
 
 export const usage = `lfr-edge watchlist build --photos DIR --unit-pub FILE --authority-key FILE --out FILE
       [--session-id ID] [--expires-in 6h] [--category NAME] [--unit-id ID] [--skip-bad] [--names]
       [--config FILE]
   Enrols DIR/<subject-ref>/<photos> with the unit's vision pipeline (one or more photos per
-  subject) and writes a bundle encrypted to the unit (unit-x25519.pub) and signed by the
+  subject; each subject is one template: the mean of its photos' embeddings, each photo
+  averaged with its mirror image) and writes a bundle encrypted to the unit (unit-x25519.pub) and signed by the
   authority (authority-ed25519.key). A photo with no face, several faces or a face failing the
   quality gate is refused (report on stderr); any refusal stops the build unless --skip-bad.
   --expires-in: 6h by default, at most 12h. --category: for every subject (default "watchlist").
@@ -176,6 +178,7 @@ const build = async (rest: string[], io: CommandIO): Promise<number> => {
   const refusedPhotos: string[] = [];
   const droppedSubjects: string[] = [];
   let done = 0;
+  let photosUsed = 0;
   const vision = await openVision(cfg, createStderrLogger('warn'));
   try {
     for (const s of subjectsFound) {
@@ -192,7 +195,7 @@ const build = async (rest: string[], io: CommandIO): Promise<number> => {
         let verdict;
         try {
           const img = await decodeImageFile(photo);
-          verdict = judgeEnrolmentPhoto((await vision.analyze(img, { transfer: true })).faces);
+          verdict = judgeEnrolmentPhoto((await vision.analyze(img, { transfer: true, flipAverage: true })).faces);
         } catch (err) {
           verdict = { ok: false as const, reason: (err as Error).message };
         }
@@ -210,7 +213,11 @@ const build = async (rest: string[], io: CommandIO): Promise<number> => {
         droppedSubjects.push(s.ref);
         continue;
       }
-      subjects.push({ ref: s.ref, category: opts.category, ...(s.name !== undefined ? { name: s.name } : {}), embeddings });
+      // One template per subject: the mean of its photos' flip-averaged embeddings.
+      const template = meanTemplate(embeddings);
+      for (const e of embeddings) e.fill(0);
+      subjects.push({ ref: s.ref, category: opts.category, ...(s.name !== undefined ? { name: s.name } : {}), embeddings: [template] });
+      photosUsed += embeddings.length;
     }
   } finally {
     await vision.close();
@@ -245,9 +252,9 @@ const build = async (rest: string[], io: CommandIO): Promise<number> => {
   }
   writeNew(opts.out, bytes);
   const h = readBundleHeader(bytes);
-  const photos = total - refusedPhotos.length;
+  const photos = photosUsed;
   io.stdout(
-    `wrote ${opts.out}: bundle ${h.bundleId}, session ${h.sessionId}, ${h.count} subject(s) from ${photos} photo(s)` +
+    `wrote ${opts.out}: bundle ${h.bundleId}, session ${h.sessionId}, ${h.count} subject(s) from ${photos} photo(s) (one flip-averaged template each)` +
       `${droppedSubjects.length ? ` (${droppedSubjects.length} subject(s) and ${refusedPhotos.length} photo(s) skipped)` : refusedPhotos.length ? ` (${refusedPhotos.length} photo(s) skipped)` : ''}, ` +
       `for unit key ${h.unitFingerprint}, expires ${h.expiresAt}${subjects.some((s) => s.name) ? ', WITH NAMES' : ''}\n`,
   );

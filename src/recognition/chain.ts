@@ -26,6 +26,8 @@ export interface AnalyzeOpts {
   withContext?: ContextCropOptions;
   transfer?: boolean;
   embed?: 'all' | 'quality-passing';
+  /** Enrolment photos: embed each face and its mirror image and average (never the live chain). */
+  flipAverage?: boolean;
 }
 
 /** Whole-image analysis (watchlist photos, stills): every face, one call. */

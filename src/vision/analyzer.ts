@@ -18,6 +18,8 @@ import { Landmarker } from './landmarks';
 import { createOrtModel, type OrtModel, type ProviderAttempt } from './ort';
 import { assessQuality } from './quality';
 import { contextCrop, type ContextCropOptions } from './context-crop';
+import { alignMirrored } from './mirror';
+import { meanTemplate } from '../recognition/template';
 import type { Box, DetectedFace, Face, FrameAnalysis, FrameDetections, Point, RgbImage, StageTimes } from './types';
 import { frameZones, keptByZones, type FrameZones } from './zones';
 
@@ -37,6 +39,12 @@ export interface AnalyzeOptions {
   embed?: 'all' | 'quality-passing';
   /** analyze() only: the detector to use (default 'stills'). */
   detector?: DetectorUse;
+  /**
+   * Enrolment: each face's embedding is the mean of its own and its mirror image's (L2-normalised
+   * again; mirror.ts). Doubles the embedding time per face: watchlist photos and evaluation only,
+   * never the live chain.
+   */
+  flipAverage?: boolean;
 }
 
 export interface DetectOptions {
@@ -257,6 +265,16 @@ export class FaceAnalyzer {
         times.embedPre += e.preMs;
         times.embedRun += e.runMs;
         embedding = e.embedding;
+        if (opts.flipAverage) {
+          const mirrored = alignMirrored(img, fivePoints, this.embedder.template);
+          const f = await this.embedder.embed(mirrored);
+          times.embedPre += f.preMs;
+          times.embedRun += f.runMs;
+          embedding = meanTemplate([e.embedding, f.embedding]);
+          e.embedding.fill(0);
+          f.embedding.fill(0);
+          mirrored.data.fill(0);
+        }
       }
       const face: Face = { box: [...det.box] as Box, detScore: det.detScore, landmarks, fivePoints, quality, embedding };
       if (opts.withAligned) face.aligned = aligned;

@@ -54,7 +54,11 @@ export interface WatchlistSubject {
   category: string;
   /** Only present when the bundle was built with names. */
   name?: string;
-  /** One L2-normalised embedding per enrolment photo. */
+  /**
+   * L2-normalised embeddings: \`watchlist build\` writes one, the subject's template (the mean of its
+   * photos' flip-averaged embeddings). Several (one per photo, older bundles) are fused into one
+   * template by the matcher.
+   */
   embeddings: Float32Array[];
 }
 
