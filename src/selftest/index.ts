@@ -8,7 +8,8 @@ import type { Logger } from '../log';
 import { checkBroker } from './broker';
 import { checkCamera } from './camera';
 import { guarded, type CheckResult } from './check';
-import { checkAuthorityKey, checkUnitKeys } from './keys';
+import { checkAuthorityKey, checkCentralKey, checkUnitKeys } from './keys';
+import { cropsEnabled } from '../comms/config';
 import { checkDisk, checkRuntimeDir, DEFAULT_MIN_FREE_BYTES, evaluateClock, probeClock } from './system';
 import { checkVision, defaultSampleImage } from './vision';
 
@@ -33,6 +34,7 @@ export async function runSelftest(cfg: Config, opts: SelftestOptions): Promise<C
   const quick = [
     ...(await guarded('unit keys', async () => checkUnitKeys(cfg.paths.keysDir, uid))),
     ...(await guarded('authority key', async () => checkAuthorityKey(cfg.mqtt.commands.authorityPublicKeyFile))),
+    ...(await guarded('central key', async () => checkCentralKey(cfg.mqtt.centralPublicKeyFile, cropsEnabled(cfg.mqtt)))),
     ...(await guarded('clock', async () => evaluateClock(await probeClock()))),
     ...(await guarded('disk space', async () => checkDisk(cfg.paths.stateDir, opts.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES))),
     ...(await guarded('runtime dir', async () => checkRuntimeDir(cfg.paths.runtimeDir))),

@@ -76,3 +76,20 @@ export function checkAuthorityKey(file: string): CheckResult {
     throw err;
   }
 }
+
+/**
+ * The central service's X25519 public key (mqtt.centralPublicKeyFile), when provisioned: loadable
+ * and of that kind (else the daemon refuses to start); its fingerprint is printed so it can be
+ * compared with `lfr-edge keys central`'s. Not provisioned is fine: alert crops are then off.
+ */
+export function checkCentralKey(file: string | undefined, cropsOn: boolean): CheckResult {
+  const name = 'central key';
+  if (file === undefined) return pass(name, 'not provisioned: alert face crops are off (scripts/provision --central-key central-x25519.pub turns them on)');
+  try {
+    const key = loadPublicKey(file, ['x25519']);
+    return pass(name, `${file}: X25519 ${publicKeyFingerprint(key)}; ${cropsOn ? 'alert face crops are sealed to it' : 'alert face crops off (mqtt.alertCrops false)'}`);
+  } catch (err) {
+    if (err instanceof KeyError) return fail(name, `${err.message} (the central service's X25519 public key, mqtt.centralPublicKeyFile; the daemon does not start without it; scripts/provision --central-key installs it)`);
+    throw err;
+  }
+}

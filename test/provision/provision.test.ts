@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { packageRoot } from '../../src/paths';
-import { generateAuthorityKeys } from '../../src/watchlist/keys';
+import { generateAuthorityKeys, generateCentralKeys } from '../../src/watchlist/keys';
 import { runCli } from '../helpers/cli';
 import { freePort, MosquittoBroker, mosquittoAvailable } from '../helpers/mosquitto';
 
@@ -147,6 +147,37 @@ t.test('provisioning a scratch root', { skip: mosquittoAvailable() }, async (t) 
     t.match(r.stdout, /provision: done, but the self-test FAILED/);
   });
 
+  t.test('--central-key: the central X25519 key installed, mqtt.centralPublicKeyFile set (crops on), idempotent', async (t) => {
+    generateCentralKeys(path.join(work, 'central'));
+    generateCentralKeys(path.join(work, 'central2'));
+    const installed = path.join(etc, 'keys', 'central-x25519.pub');
+    const withKey = (dir: string) => [...base, '--central-key', path.join(work, dir, 'central-x25519.pub')];
+    const r = provision(withKey('central'));
+    t.equal(r.code, 0, r.stdout + r.stderr);
+    t.match(r.stdout, /^credentials +changed \(wrote central-x25519\.pub\)$/m);
+    t.match(r.stdout, new RegExp(`^config +changed \\(mqtt\\.centralPublicKeyFile: \\(unset\\) -> "${installed.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}"\\)$`, 'm'));
+    t.equal(readFileSync(installed, 'utf8'), readFileSync(path.join(work, 'central', 'central-x25519.pub'), 'utf8'));
+    t.equal(mode(installed), '640');
+    t.equal(JSON.parse(readFileSync(configFile, 'utf8')).mqtt.centralPublicKeyFile, installed);
+    t.match(r.stdout, /^ +central key +ok +.*central-x25519\.pub: X25519 [0-9a-f]{32}; alert face crops are sealed to it$/m, 'the self-test loads it');
+    const v = await runCli(['config', 'show', configFile]);
+    t.equal(v.code, 0, v.stderr);
+
+    const again = provision([...withKey('central'), '--no-selftest']);
+    t.equal(again.code, 0, again.stderr);
+    t.same(Object.entries(steps(again.stdout)).filter(([, s]) => s === 'changed'), [], 'the same key again changes nothing');
+    const without = provision([...base, '--no-selftest']);
+    t.equal(without.code, 0, without.stderr);
+    t.same(Object.entries(steps(without.stdout)).filter(([, s]) => s === 'changed'), [], 'a run without --central-key keeps the key provisioned before');
+    t.equal(JSON.parse(readFileSync(configFile, 'utf8')).mqtt.centralPublicKeyFile, installed);
+
+    const other = provision([...withKey('central2'), '--no-selftest']);
+    t.equal(other.code, 0, other.stderr);
+    t.match(other.stdout, /^credentials +changed \(updated central-x25519\.pub\)$/m, 'a new central key replaces the old one, said');
+    t.equal(steps(other.stdout).config, 'ok', 'the config already points at it');
+    t.equal(readFileSync(installed, 'utf8'), readFileSync(path.join(work, 'central2', 'central-x25519.pub'), 'utf8'));
+  });
+
   t.test('bad arguments fail with clear messages before touching anything', async (t) => {
     const fresh = path.join(work, 'untouched');
     const withArg = (name: string, value: string) => {
@@ -164,6 +195,9 @@ t.test('provisioning a scratch root', { skip: mosquittoAvailable() }, async (t) 
       ['plain-text broker', withArg('--broker', 'mqtt://central:1883'), /^provision: FAILED: bad broker URL 'mqtt:\/\/central:1883': a unit connects with TLS, give mqtts:\/\/host:port/m],
       ['key of another certificate', withArg('--key', broker.clientCert('other').key), /^provision: FAILED: client key .*other\.key does not belong to the certificate/m],
       ['authority private key', withArg('--authority-key', path.join(work, 'authority', 'authority-ed25519.key')), /^provision: FAILED: authority public key \(--authority-key\) .*: it holds a PRIVATE key: give the \.pub file/m],
+      ['central private key', provision([...base.map((a) => (a === root ? fresh : a)), '--central-key', path.join(work, 'central', 'central-x25519.key')]), /^provision: FAILED: central public key \(--central-key\) .*central-x25519\.key: it holds a PRIVATE key: give central-x25519\.pub/m],
+      ['central key of the wrong kind', provision([...base.map((a) => (a === root ? fresh : a)), '--central-key', path.join(work, 'authority', 'authority-ed25519.pub')]), /^provision: FAILED: central public key \(--central-key\) .*authority-ed25519\.pub: it is a ed25519 key, not X25519 \(make it with 'lfr-edge keys central'\)$/m],
+      ['missing central key', provision([...base.map((a) => (a === root ? fresh : a)), '--central-key', path.join(work, 'nope.pub')]), /^provision: FAILED: central public key \(--central-key\) .*nope\.pub: no such file$/m],
     ];
     for (const [what, r, message] of cases) {
       t.equal(r.code, 1, `${what}: exit 1`);

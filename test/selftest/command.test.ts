@@ -7,7 +7,7 @@ import { generateAuthorityKeys, generateUnitKeys } from '../../src/watchlist/key
 import { runCli } from '../helpers/cli';
 import { MosquittoBroker, mosquittoAvailable } from '../helpers/mosquitto';
 
-const CHECKS = ['unit keys', 'authority key', 'clock', 'disk space', 'runtime dir', 'models', 'vision provider', 'camera', 'broker'];
+const CHECKS = ['unit keys', 'authority key', 'central key', 'clock', 'disk space', 'runtime dir', 'models', 'vision provider', 'camera', 'broker'];
 
 t.test('selftest against a real broker', { skip: mosquittoAvailable() }, async (t) => {
   const broker = await MosquittoBroker.create();
@@ -50,7 +50,7 @@ t.test('selftest against a real broker', { skip: mosquittoAvailable() }, async (
     const lines = r.stdout.trimEnd().split('\n');
     t.equal(lines.length, CHECKS.length + 1);
     CHECKS.forEach((name, i) => t.match(lines[i], new RegExp(`^${name} +(ok|WARN) +\\S`)));
-    t.match(lines.at(-1), /^selftest: all 9 checks passed \(1 warning\)$/);
+    t.match(lines.at(-1), /^selftest: all 10 checks passed \(1 warning\)$/);
   });
 
   t.test('a private key readable by others and a stopped broker: exit 1, each named', async (t) => {
@@ -62,7 +62,7 @@ t.test('selftest against a real broker', { skip: mosquittoAvailable() }, async (
     t.match(r.stdout, /^unit keys +FAIL +.*unit-x25519\.key has mode 0644: readable by other users; run 'chmod 600 /m);
     t.match(r.stdout, /^broker +FAIL +mqtts:\/\/localhost:\d+: connect ECONNREFUSED/m);
     t.match(r.stdout, /^camera +ok /m, 'the other checks still ran');
-    t.match(r.stdout, /selftest: 2 of 9 checks FAILED\n$/);
+    t.match(r.stdout, /selftest: 2 of 10 checks FAILED\n$/);
   });
 
   t.test('a too-high disk minimum fails the disk check only', async (t) => {

@@ -3,8 +3,8 @@ import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { checkAuthorityKey, checkUnitKeys, privateKeyProblem } from '../../src/selftest/keys';
-import { generateAuthorityKeys, generateUnitKeys } from '../../src/watchlist/keys';
+import { checkAuthorityKey, checkCentralKey, checkUnitKeys, privateKeyProblem } from '../../src/selftest/keys';
+import { generateAuthorityKeys, generateCentralKeys, generateUnitKeys } from '../../src/watchlist/keys';
 
 const uid = process.getuid!();
 const made: string[] = [];
@@ -82,4 +82,23 @@ t.test('authority key: present passes; missing, private or wrong type fails', as
   t.match(checkAuthorityKey(path.join(dir, 'authority-ed25519.key')).detail, /holds a private key/);
   const unit = unitDir();
   t.match(checkAuthorityKey(path.join(unit, 'unit-x25519.pub')).detail, /holds a x25519 key; expected ed25519/);
+});
+
+t.test('central key: absent is fine (crops off); present shows its fingerprint; private, missing or wrong type fails', async (t) => {
+  const none = checkCentralKey(undefined, false);
+  t.equal(none.ok, true);
+  t.match(none.detail, /^not provisioned: alert face crops are off \(scripts\/provision --central-key/);
+  const dir = tempDir();
+  generateCentralKeys(dir);
+  const good = checkCentralKey(path.join(dir, 'central-x25519.pub'), true);
+  t.equal(good.ok, true);
+  t.match(good.detail, /central-x25519\.pub: X25519 [0-9a-f]{32}; alert face crops are sealed to it$/);
+  t.match(checkCentralKey(path.join(dir, 'central-x25519.pub'), false).detail, /alert face crops off \(mqtt\.alertCrops false\)$/);
+  const priv = checkCentralKey(path.join(dir, 'central-x25519.key'), true);
+  t.equal(priv.ok, false);
+  t.match(priv.detail, /holds a private key.*scripts\/provision --central-key installs it/);
+  t.match(checkCentralKey(path.join(dir, 'nope.pub'), true).detail, /nope\.pub does not exist/);
+  const auth = tempDir();
+  generateAuthorityKeys(auth);
+  t.match(checkCentralKey(path.join(auth, 'authority-ed25519.pub'), true).detail, /holds a ed25519 key; expected x25519/);
 });
