@@ -11,7 +11,8 @@ import type { Logger } from '../log';
 import { ModelError, verifyModels, type VerifiedModels } from '../models/manifest';
 import { loadUnitKeys, type UnitKeys } from '../watchlist/keys';
 import { AuditComponent } from './audit-component';
-import { Lifecycle, type Component, type ComponentStatus } from './lifecycle';
+import { daemonBudgets, type DaemonBudgets } from './budgets';
+import { Lifecycle, StartCancelledError, type Component, type ComponentStatus } from './lifecycle';
 import { LinkComponent } from './link-component';
 import { RecognitionComponent } from './recognition-component';
 import { createSystemdNotifier, type SystemdNotifier } from './sd-notify';
@@ -30,9 +31,11 @@ class HealthComponent implements Component {
   readonly name = 'health';
   reporter: HealthReporter | undefined;
   constructor(private readonly make: () => HealthReporter) {}
-  async start(): Promise<void> {
+  async start(signal: AbortSignal = new AbortController().signal): Promise<void> {
+    signal.throwIfAborted();
     this.reporter = this.make();
     await this.reporter.start();
+    signal.throwIfAborted(); // stop() (which follows) ends the reporter
   }
   async stop(): Promise<void> {
     await this.reporter?.stop();
@@ -53,7 +56,10 @@ export class Daemon {
   private keys: UnitKeys | undefined;
   private watchdogTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  /** Fires when stop() is called: a start in progress stops waiting (no READY, no watchdog). */
+  private readonly stopRequested = new AbortController();
   private readonly startedAt: Date;
+  readonly budgets: DaemonBudgets;
 
   constructor(private readonly opts: DaemonOptions) {
     const { config: cfg, logger, version } = opts;
@@ -114,9 +120,11 @@ export class Daemon {
       now: this.now,
       maxClockDriftS: cfg.health.maxClockDriftS,
     }));
+    this.budgets = daemonBudgets(cfg.daemon);
     this.lifecycle = new Lifecycle([this.audit, this.link, this.session, this.recognition, this.health], logger, {
-      startMs: cfg.daemon.componentStartTimeoutS * 1000,
-      stopMs: cfg.daemon.componentStopTimeoutS * 1000,
+      startMs: this.budgets.startMs,
+      stopMs: this.budgets.stopMs,
+      cancelGraceMs: this.budgets.cancelGraceMs,
     });
   }
 
@@ -139,9 +147,12 @@ export class Daemon {
     return (this.keys ??= loadUnitKeys(this.opts.config.paths.keysDir));
   }
 
-  /** Start everything; resolves once READY was sent. Throws when models or the audit log fail. */
+  /**
+   * Start everything; resolves once READY was sent. Throws when models or the audit log fail, and
+   * StartCancelledError when stop() came first (then no READY is sent and stop() stops what started).
+   */
   async start(): Promise<ComponentStatus[]> {
-    const { config: cfg, logger } = this.opts;
+    const { logger } = this.opts;
     try {
       this.verified(); // a missing or altered model stops start-up here, naming the file and both hashes
     } catch (err) {
@@ -152,7 +163,8 @@ export class Daemon {
     const statuses = await this.lifecycle.start();
     const failed = statuses.filter((s) => s.state === 'failed');
     const streaming = this.lifecycle.statuses().find((s) => s.name === this.recognition.name)?.state === 'running'
-      && (await this.recognition.waitStreaming(cfg.daemon.readyTimeoutS * 1000));
+      && (await this.recognition.waitStreaming(this.budgets.readyMs, this.stopRequested.signal));
+    if (this.stopRequested.signal.aborted) throw new StartCancelledError('start cancelled: stopping before the camera streamed');
     const status = failed.length
       ? `degraded: ${failed.map((f) => `${f.name} failed (${f.error})`).join('; ')}`
       : streaming ? 'streaming' : `camera not streaming yet (${this.recognition.camera?.stats().lastError ?? 'no frame'})`;
@@ -191,7 +203,8 @@ export class Daemon {
   /** SIGTERM / shutdown: end + wipe the session, record to the outbox (flushed, bounded), stop all. */
   stop(reason: 'sigterm' | 'shutdown' = 'sigterm'): Promise<void> {
     this.stopping ??= (async () => {
-      const { config: cfg, logger } = this.opts;
+      const { logger } = this.opts;
+      this.stopRequested.abort();
       clearInterval(this.watchdogTimer);
       this.notifier.stopping(this.session.active ? 'ending the session (wipe)' : 'stopping');
       if (this.session.active) {
@@ -201,7 +214,7 @@ export class Daemon {
         } catch (err) {
           logger.error('ending the session on shutdown failed', { error: err as Error });
         }
-        const flushed = await this.link.flush(cfg.daemon.flushTimeoutS * 1000);
+        const flushed = await this.link.flush(this.budgets.flushMs);
         if (!flushed) logger.warn('the record is not acknowledged yet: it stays in the outbox and is sent at the next start');
       }
       const failures = await this.lifecycle.stop();

@@ -86,16 +86,19 @@ export class RecognitionComponent implements Component {
     },
   ) {}
 
-  async start(): Promise<void> {
+  async start(signal: AbortSignal = new AbortController().signal): Promise<void> {
     const { cfg, deps } = this;
     const log = deps.logger;
+    signal.throwIfAborted();
     if (cropsEnabled(cfg.mqtt)) {
       // the schema refuses alertCrops without a key file; here the file itself must load
       this.centralKey = loadPublicKey(cfg.mqtt.centralPublicKeyFile!, ['x25519']);
       log.info('alert crops on, sealed to the central key', { centralPublicKeyFile: cfg.mqtt.centralPublicKeyFile });
     }
-    this.vision = await VisionWorker.start(cfg.vision, deps.models(), log, { logLevel: cfg.logging.level as never });
+    this.vision = await VisionWorker.start(cfg.vision, deps.models(), log, { logLevel: cfg.logging.level as never, signal });
     const vision = this.vision;
+    // cancelled while the worker became ready: stop() (which always follows) closes it; no camera
+    signal.throwIfAborted();
     if (vision.provider !== cfg.vision.providers[0]) {
       log.warn('inference runs on a fallback execution provider', { provider: vision.provider, preferred: cfg.vision.providers[0], remedy: 'on a Jetson: check the TensorRT build of onnxruntime-node (docs/jetson.md)' });
     }
@@ -136,10 +139,10 @@ export class RecognitionComponent implements Component {
     this.loopDone = this.loop.start();
   }
 
-  /** Resolves when the camera delivers its first frame, or false after `timeoutMs`. */
-  async waitStreaming(timeoutMs: number): Promise<boolean> {
+  /** Resolves when the camera delivers its first frame, or false after `timeoutMs` or when `signal` fires. */
+  async waitStreaming(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
+    while (Date.now() < until && !signal?.aborted) {
       if (this.camera?.state === 'streaming' && (this.loop?.stats().processed ?? 0) > 0) return true;
       await new Promise((r) => setTimeout(r, 100));
     }

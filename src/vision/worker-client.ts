@@ -26,6 +26,8 @@ function relayLogLine(logger: Logger, line: string): void {
 
 export interface VisionWorkerOptions {
   logLevel?: LogLevel;
+  /** Cancels the start: the worker is terminated (its models half-loaded) and start() rejects with the reason. */
+  signal?: AbortSignal;
 }
 
 export class VisionWorker {
@@ -51,20 +53,30 @@ export class VisionWorker {
     const init: WorkerInit = { cfg, models, logLevel: opts.logLevel ?? 'info' };
     const worker = new Worker(path.join(__dirname, `worker${ext}`), { workerData: init });
     const log = logger.child({ component: 'vision-worker' });
+    const signal = opts.signal;
     const provider = await new Promise<string>((resolve, reject) => {
+      const finish = (err: Error | undefined, provider?: string) => {
+        worker.off('message', onMsg);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        signal?.removeEventListener('abort', onAbort);
+        // a cancelled or failed start ends its thread before it rejects: nothing is left loading
+        if (err) void worker.terminate().finally(() => reject(err));
+        else resolve(provider!);
+      };
       const onMsg = (msg: WorkerResponse) => {
         if (msg.kind === 'log') relayLogLine(log, msg.line);
-        else if (msg.kind === 'ready') {
-          worker.off('message', onMsg);
-          resolve(msg.provider);
-        } else if (msg.kind === 'init-error') {
-          worker.off('message', onMsg);
-          void worker.terminate();
-          reject(new Error(`vision worker failed to start: ${msg.message}`));
-        }
+        else if (msg.kind === 'ready') finish(undefined, msg.provider);
+        else if (msg.kind === 'init-error') finish(new Error(`vision worker failed to start: ${msg.message}`));
       };
+      const onError = (err: Error) => finish(new Error(`vision worker failed to start: ${err.message}`));
+      const onExit = (code: number) => finish(new Error(`vision worker exited (code ${code}) before it was ready`));
+      const onAbort = () => finish(new Error(`vision worker start cancelled: ${signal?.reason instanceof Error ? signal.reason.message : String(signal?.reason)}`));
       worker.on('message', onMsg);
-      worker.once('error', reject);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
     });
     return new VisionWorker(worker, provider, log);
   }
