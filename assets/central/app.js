@@ -169,11 +169,12 @@ async function loadUnits() {
     const h = u.health || {};
     const temps = Object.values(h.temperaturesC || {});
     const file = el('input', { type: 'file', 'aria-label': `bundle for ${u.unitId}` });
+    const place = el('input', { class: 'place', placeholder: 'place (for the record)', maxlength: '120', 'aria-label': `place of ${u.unitId}` });
     const say = (s) => ($('#unit-msg').textContent = s);
     const startBtn = el('button', { type: 'button', onclick: async () => {
       if (!file.files[0]) return say('choose a watchlist bundle file first');
       say(`start-session sent to ${u.unitId}…`);
-      try { const r = await api(`/api/units/${u.unitId}/start-session`, { method: 'POST', body: file.files[0], headers: { 'Content-Type': 'application/octet-stream' } }); say(`${u.unitId}: start-session ${r.accepted ? 'accepted' : 'REFUSED ' + r.reason + ': ' + (r.message || '')}`); } catch (err) { say(err.message); }
+      try { const r = await api(`/api/units/${u.unitId}/start-session?place=${encodeURIComponent(place.value)}`, { method: 'POST', body: file.files[0], headers: { 'Content-Type': 'application/octet-stream' } }); say(`${u.unitId}: start-session ${r.accepted ? 'accepted' : 'REFUSED ' + r.reason + ': ' + (r.message || '')}`); } catch (err) { say(err.message); }
       loadUnits();
     } }, 'Start');
     const endBtn = el('button', { type: 'button', onclick: async () => {
@@ -187,39 +188,40 @@ async function loadUnits() {
       el('td', {}, h.provider || '-'), el('td', {}, temps.length ? `${Math.max(...temps)} °C` : '-'),
       el('td', {}, h.outbox ? h.outbox.depth : '-'),
       el('td', {}, u.session ? `${u.session.state} ${u.session.sessionId || ''}` : '-'),
-      el('td', {}, file, startBtn, endBtn));
+      el('td', { class: 'control' }, file, place, startBtn, endBtn));
   }));
 }
 
-// ---- records
-const SIG = { valid: 'signature valid (unit key)', invalid: 'SIGNATURE INVALID: not as the unit signed it', 'unknown-unit-key': 'signature not checked: unit key not configured' };
+// ---- records (in the form forces publish them: the server formats them, src/central/records.ts)
 async function loadRecords() {
   const rows = await api('/api/records');
   $('#record-rows').replaceChildren(...rows.map((r) => {
-    const x = r.record;
-    const mins = Math.round((Date.parse(x.endedAt) - Date.parse(x.startedAt)) / 60000);
+    const p = r.published;
     return el('tr', {},
-      el('td', {}, el('a', { href: `#record/${encodeURIComponent(r.unitId)}/${encodeURIComponent(r.sessionId)}` }, x.startedAt.slice(0, 10))),
-      el('td', {}, r.unitId), el('td', {}, `${mins} min`), el('td', {}, x.watchlistSize), el('td', {}, x.facesProcessed),
-      el('td', {}, x.alerts), el('td', {}, x.confirmed), el('td', {}, x.falseAlerts),
-      el('td', { class: 'sig-' + r.signature }, SIG[r.signature] || r.signature));
+      el('td', {}, el('a', { href: `#record/${encodeURIComponent(r.unitId)}/${encodeURIComponent(r.sessionId)}` }, p.date)),
+      el('td', {}, p.place), el('td', {}, `${p.start}–${p.end}`), el('td', {}, p.duration), el('td', {}, p.watchlistSize), el('td', {}, p.facesProcessed),
+      el('td', {}, p.alerts), el('td', {}, p.confirmed), el('td', {}, p.falseAlerts), el('td', {}, p.threshold),
+      el('td', { class: 'sig-' + r.signature }, p.signature));
   }));
 }
 
 async function loadRecord(unit, session) {
   const r = await api(`/api/records/${encodeURIComponent(unit)}/${encodeURIComponent(session)}`);
-  const x = r.record;
+  const p = r.published;
   $('#record-signature').className = 'sig-' + r.signature;
-  $('#record-signature').textContent = SIG[r.signature] || r.signature;
-  const mins = Math.round((Date.parse(x.endedAt) - Date.parse(x.startedAt)) / 60000);
+  $('#record-signature').textContent = 'Signature ' + p.signature;
   const facts = [
-    ['Date', x.startedAt.slice(0, 10)], ['Unit (place)', r.unitId], ['Session', x.sessionId], ['Started', time(x.startedAt)], ['Ended', `${time(x.endedAt)} (${x.endedBy})`],
-    ['Duration', `${mins} min`], ['Watchlist size', x.watchlistSize], ['Faces processed', x.facesProcessed], ['Tracks', x.tracks],
-    ['Alerts', x.alerts], ['Confirmed', x.confirmed], ['False alerts', x.falseAlerts], ['Not adjudicated', x.unadjudicated],
-    ['Threshold', `${Number(x.threshold).toFixed(4)} for a false-alert rate of ${x.targetFalseAlertRate} per face${x.decidingGroup ? `, deciding group ${x.decidingGroup}` : ''}`],
-    ['Watchlist wiped', x.wipe && x.wipe.ok ? 'yes' : 'NO'], ['Signed by key', x.signature ? x.signature.keyFingerprint : '-'],
+    ['Date', p.date], ['Place', p.place], ['Unit', p.unit], ['Session', p.session], ['Time', `${p.start}–${p.end} (${p.timeZone}), ended by ${p.endedBy}`],
+    ['Duration', p.duration], ['Watchlist size', p.watchlistSize], ['Faces processed', p.facesProcessed],
+    ['Alerts', p.alerts], ['Confirmed', p.confirmed], ['False alerts', p.falseAlerts], ['Not adjudicated', p.unadjudicated],
+    ['False alert rate seen', p.falseAlertRateSeen], ['Threshold', p.thresholdStatement], ['Watchlist wiped', p.wipe],
+    ['Signed by key', r.record.signature ? r.record.signature.keyFingerprint : '-'],
   ];
   $('#record-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  $('#record-groups').hidden = p.groups.length === 0;
+  $('#record-group-rows').replaceChildren(...p.groups.map((g) => el('tr', { class: g.deciding ? 'deciding' : '' },
+    el('td', {}, g.group + (g.deciding ? ' (deciding)' : '')), el('td', {}, g.impostorPairs.toLocaleString('en-GB')), el('td', {}, g.fmr), el('td', {}, g.interval),
+    el('td', {}, g.measured ? 'yes' : 'too few pairs'))));
 }
 
 // ---- audit

@@ -60,12 +60,21 @@ export const CentralConfigSchema = z.strictObject({
     unadjudicatedGraceHours: z.number().min(0).max(24 * 365).default(24),
     sweepIntervalS: z.number().positive().max(86400).default(60),
   }).prefault({}),
+  records: z.strictObject({
+    /** IANA time zone of the dates and times in the published records (page, CSV). */
+    timeZone: z.string().min(1).default('UTC'),
+  }).prefault({}),
   /** Seconds to wait for a unit's cmd-result before the page says there was no answer. */
   commandTimeoutS: z.number().positive().max(600).default(30),
 }).superRefine((c, ctx) => {
   const loopback = ['127.0.0.1', '::1', 'localhost'].includes(c.web.host);
   if (!c.web.tls && !loopback) {
     ctx.addIssue({ code: 'custom', path: ['web', 'host'], message: `without web.tls the page is served over plain HTTP, so only on loopback (behind a reverse proxy), not on '${c.web.host}'` });
+  }
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: c.records.timeZone });
+  } catch {
+    ctx.addIssue({ code: 'custom', path: ['records', 'timeZone'], message: `'${c.records.timeZone}' is not an IANA time zone (e.g. 'Europe/London', 'UTC')` });
   }
   if (Boolean(c.mqtt.tls.certFile) !== Boolean(c.mqtt.tls.keyFile)) {
     ctx.addIssue({ code: 'custom', path: ['mqtt', 'tls'], message: 'certFile and keyFile go together' });

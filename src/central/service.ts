@@ -87,7 +87,8 @@ export class CentralService {
   }
 
   auditEvent(type: string, fields: Record<string, unknown>): void {
-    this.audit.append({ type, instance: this.cfg.instance, ...fields }, this.now());
+    // the event's type and instance come last: a field named 'type' must not rename the event
+    this.audit.append({ ...fields, type, instance: this.cfg.instance }, this.now());
   }
 
   auditFile(): string {
@@ -247,12 +248,12 @@ export class CentralService {
   }
 
   /** start-session / end-session from the page: signed, audited, waits for the unit's answer. */
-  async sessionCommand(unitId: string, type: 'start-session' | 'end-session', body: object, officer: string): Promise<CommandResultMessage | undefined> {
+  async sessionCommand(unitId: string, type: 'start-session' | 'end-session', body: object, officer: string, place?: string): Promise<CommandResultMessage | undefined> {
     const env = this.publish(unitId, type, body);
-    this.auditEvent('session.command', { unitId, type, officer, commandId: env.commandId });
+    this.auditEvent('session.command', { unitId, command: type, officer, commandId: env.commandId, ...(place ? { place } : {}) });
     // cmd-results come by the shared subscription, possibly to another instance: listen plainly too
     this.client!.subscribe(`${TOPIC_ROOT}/${unitId}/cmd-result`, { qos: 1 });
-    return await new Promise<CommandResultMessage | undefined>((resolve) => {
+    const result = await new Promise<CommandResultMessage | undefined>((resolve) => {
       const t = setTimeout(() => {
         this.waiters.delete(env.commandId);
         resolve(undefined);
@@ -263,6 +264,9 @@ export class CentralService {
         resolve(r);
       });
     });
+    const sessionId = result?.accepted ? result.result?.sessionId : undefined;
+    if (type === 'start-session' && place && typeof sessionId === 'string') await this.store.putPlace(unitId, sessionId, place, officer);
+    return result;
   }
 
   /** The crop's JPEG, opened with the central key; throws saying why it cannot be shown. */

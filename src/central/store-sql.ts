@@ -33,9 +33,14 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS sessions (unit_id TEXT NOT NULL, session_id TEXT NOT NULL, ended_at TEXT, PRIMARY KEY (unit_id, session_id))`,
   `CREATE TABLE IF NOT EXISTS records (unit_id TEXT NOT NULL, session_id TEXT NOT NULL, record TEXT NOT NULL, signature TEXT NOT NULL,
      received_at TEXT NOT NULL, PRIMARY KEY (unit_id, session_id))`,
+  `CREATE TABLE IF NOT EXISTS deployments (unit_id TEXT NOT NULL, session_id TEXT NOT NULL, place TEXT NOT NULL, started_by TEXT NOT NULL,
+     PRIMARY KEY (unit_id, session_id))`,
   `CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
      failed_logins INTEGER NOT NULL DEFAULT 0, locked_until TEXT)`,
 ];
+
+/** Records with the place the supervisor gave when starting the session (none when started otherwise). */
+const RECORDS = 'SELECT r.*, d.place FROM records r LEFT JOIN deployments d ON d.unit_id = r.unit_id AND d.session_id = r.session_id';
 
 const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
 const parse = <T>(v: unknown): T | null => (typeof v === 'string' ? (JSON.parse(v) as T) : null);
@@ -67,7 +72,10 @@ function alertRow(r: Record<string, unknown>): AlertRow {
 }
 
 function recordRow(r: Record<string, unknown>): RecordRow {
-  return { unitId: String(r.unit_id), sessionId: String(r.session_id), record: parse<RecordMessage>(r.record)!, signature: String(r.signature) as SignatureStatus, receivedAt: String(r.received_at) };
+  return {
+    unitId: String(r.unit_id), sessionId: String(r.session_id), record: parse<RecordMessage>(r.record)!, signature: String(r.signature) as SignatureStatus,
+    receivedAt: String(r.received_at), place: str(r.place),
+  };
 }
 
 export class SqlCentralStore implements CentralStore {
@@ -191,13 +199,20 @@ export class SqlCentralStore implements CentralStore {
   }
 
   async listRecords(): Promise<RecordRow[]> {
-    const { rows } = await this.db.run('SELECT * FROM records ORDER BY received_at DESC');
+    const { rows } = await this.db.run(`${RECORDS} ORDER BY r.received_at DESC`);
     return rows.map(recordRow);
   }
 
   async getRecord(unitId: string, sessionId: string): Promise<RecordRow | undefined> {
-    const { rows } = await this.db.run('SELECT * FROM records WHERE unit_id = ? AND session_id = ?', [unitId, sessionId]);
+    const { rows } = await this.db.run(`${RECORDS} WHERE r.unit_id = ? AND r.session_id = ?`, [unitId, sessionId]);
     return rows[0] ? recordRow(rows[0]) : undefined;
+  }
+
+  async putPlace(unitId: string, sessionId: string, place: string, startedBy: string): Promise<void> {
+    await this.db.run(
+      'INSERT INTO deployments (unit_id, session_id, place, started_by) VALUES (?, ?, ?, ?) ON CONFLICT (unit_id, session_id) DO UPDATE SET place = excluded.place, started_by = excluded.started_by',
+      [unitId, sessionId, place, startedBy],
+    );
   }
 
   async putUser(u: { name: string; role: Role; passwordHash: string }): Promise<void> {

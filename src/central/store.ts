@@ -54,6 +54,8 @@ export interface RecordRow {
   record: RecordMessage;
   signature: SignatureStatus;
   receivedAt: string;
+  /** Where the unit was deployed, as the supervisor gave it when starting the session from the console. */
+  place: string | null;
 }
 
 export type Role = 'officer' | 'supervisor' | 'auditor';
@@ -109,6 +111,8 @@ export interface CentralStore {
   insertRecord(record: RecordMessage, signature: SignatureStatus, receivedAt: string): Promise<boolean>;
   listRecords(): Promise<RecordRow[]>;
   getRecord(unitId: string, sessionId: string): Promise<RecordRow | undefined>;
+  /** The place of a deployment (given when its session was started from the console). */
+  putPlace(unitId: string, sessionId: string, place: string, startedBy: string): Promise<void>;
 
   putUser(u: { name: string; role: Role; passwordHash: string }): Promise<void>;
   getUser(name: string): Promise<UserRow | undefined>;

@@ -16,7 +16,7 @@ import { SUBJECT_REF_PATTERN } from '../watchlist/bundle-format';
 import { allowed, cookieValue, csrfOk, SESSION_COOKIE, sessionCookie, Sessions, type Permission, type WebSession } from './auth';
 import { CentralServiceError, type CentralService } from './service';
 import type { AlertRow, RecordRow } from './store';
-import { recordsCsv } from './records';
+import { publishRecord, recordsCsv } from './records';
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -67,6 +67,14 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
     if (err instanceof HttpError) throw err;
     throw new HttpError(400, `the body is not a JSON object: ${(err as Error).message}`);
   }
+}
+
+/** The deployment's place given with start-session (`?place=`): optional, one line of at most 120 characters. */
+function placeParam(v: string | null): string | undefined {
+  const place = v?.trim();
+  if (!place) return undefined;
+  if (place.length > 120 || /[\u0000-\u001f\u007f]/.test(place)) throw new HttpError(400, 'place: one line of at most 120 characters (e.g. "Oxford Circus, north exit")');
+  return place;
 }
 
 export interface ConsoleServer {
@@ -179,7 +187,7 @@ export class ConsoleWeb {
   }
 
   private recordView(r: RecordRow) {
-    return { unitId: r.unitId, sessionId: r.sessionId, signature: r.signature, receivedAt: r.receivedAt, record: r.record };
+    return { unitId: r.unitId, sessionId: r.sessionId, signature: r.signature, receivedAt: r.receivedAt, place: r.place, published: publishRecord(r, this.service.cfg.records), record: r.record };
   }
 
   private photoFile(ref: string): string | undefined {
@@ -288,12 +296,14 @@ export class ConsoleWeb {
       const s = this.need(req, 'sessions.control');
       const type = m[2] as 'start-session' | 'end-session';
       let body: object = {};
+      let place: string | undefined;
       if (type === 'start-session') {
+        place = placeParam(url.searchParams.get('place'));
         const bundle = await readBody(req, MAX_BUNDLE);
         if (bundle.length === 0) throw new HttpError(400, 'send the watchlist bundle file as the request body');
         body = { bundle: bundle.toString('base64') };
       }
-      const result = await this.service.sessionCommand(m[1], type, body, s.user);
+      const result = await this.service.sessionCommand(m[1], type, body, s.user, place);
       if (!result) throw new HttpError(504, `no answer from unit ${m[1]} within ${this.service.cfg.commandTimeoutS} s`);
       this.json(res, 200, result);
       return;
@@ -308,7 +318,7 @@ export class ConsoleWeb {
       const rows = await store.listRecords();
       const csv = p.endsWith('.csv');
       res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': csv ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8', 'Content-Disposition': `attachment; filename="deployment-records.${csv ? 'csv' : 'json'}"` });
-      res.end(csv ? recordsCsv(rows) : JSON.stringify(rows.map((r) => this.recordView(r)), null, 2));
+      res.end(csv ? recordsCsv(rows, this.service.cfg.records) : JSON.stringify(rows.map((r) => this.recordView(r)), null, 2));
       return;
     }
     if ((m = /^\/api\/records\/([^/]+)\/([^/]+)$/.exec(p)) && req.method === 'GET') {

@@ -52,6 +52,7 @@ t.test('central serve: console over a real broker', { skip, timeout: 90_000 }, a
     units: { [unitId]: { ed25519PublicKeyFile: path.join(unit.dir, 'unit-ed25519.pub') } },
     photosDir: photosDir(dir),
     web: { port: 0, maxFailedLogins: 3 },
+    records: { timeZone: 'Europe/London' },
   });
   const c = await startConsole(cfg, createMemoryLogger('warn'));
   t.teardown(() => c.close());
@@ -160,30 +161,68 @@ t.test('central serve: console over a real broker', { skip, timeout: 90_000 }, a
     t.ok(audit.some((e) => e.type === 'web.refused' && e.reason === 'csrf'), 'the refusals are audited');
   });
 
-  t.test('records: a valid signature, and a bad one shown as such; CSV and JSON export', async (t) => {
+  t.test('records: a valid signature, and a bad one shown as such; in published form (place, local times, threshold with its rate and group); CSV and JSON export', async (t) => {
+    const sup = new WebClient(c.url);
+    await sup.signIn('sgt-khan', 'sgt-khan-password-1234');
+    let r = await sup.req('POST', `/api/units/${unitId}/start-session?place=${encodeURIComponent('bad\nplace')}`, undefined, { raw: Buffer.from('BUNDLE') });
+    t.equal(r.status, 400);
+    t.match(r.body.error, /^place: one line of at most 120 characters/);
+    r = await sup.req('POST', `/api/units/${unitId}/start-session?place=${encodeURIComponent('Oxford Circus, north exit')}`, undefined, { raw: Buffer.from('BUNDLE') });
+    t.equal(r.status, 200, JSON.stringify(r.body));
+    t.match(r.body, { accepted: true, result: { sessionId: 'sess-1' } }, "a supervisor starts a session; the unit's answer comes back");
+    t.equal(session.calls.filter((x) => x.op === 'start').at(-1)!.args[0], 'BUNDLE', 'the bundle reached the unit');
+    r = await sup.req('POST', `/api/units/${unitId}/end-session`, {});
+    t.match(r.body, { accepted: true, result: { sessionId: 'sess-1' } }, 'and ends it');
     const rec: DeploymentRecord = {
-      v: 1, sessionId: 'sess-web', unitId, bundleId: 'b-1', startedAt: '2025-03-01T09:00:00.000Z', endedAt: '2025-03-01T14:30:00.000Z', endedBy: 'command',
-      watchlistSize: 2, threshold: 0.42, targetFalseAlertRate: 0.001, facesProcessed: 1200, tracks: 90, alerts: 3, confirmed: 1, falseAlerts: 1, unadjudicated: 1,
+      v: 1, sessionId: 'sess-1', unitId, bundleId: 'b-1', startedAt: '2025-07-01T09:00:00.000Z', endedAt: '2025-07-01T14:30:00.000Z', endedBy: 'command',
+      watchlistSize: 2, threshold: 0.47461234, targetFalseAlertRate: 0.001, decidingGroup: 'sex=F',
+      calibration: {
+        createdAt: '2025-06-01T00:00:00.000Z', source: { name: 'test' }, interval: 'wilson-95-pairs',
+        fmrByGroup: {
+          overall: { impostorPairs: 19_000_000, falseMatches: 9500, fmr: 0.0005, interval: [0.00049, 0.00051], measured: true },
+          'sex=F': { impostorPairs: 4_000_000, falseMatches: 1000, fmr: 0.00025, interval: [0.000235, 0.000266], measured: true },
+        },
+      },
+      facesProcessed: 1200, tracks: 90, alerts: 3, confirmed: 1, falseAlerts: 1, unadjudicated: 1,
       wipe: { ok: true, keyZeroed: true, filesRemoved: [], leftovers: [] },
     } as unknown as DeploymentRecord;
     const signed = link.publishRecord(rec)!;
     const forged = { ...signed, sessionId: 'sess-forged', confirmed: 3 };
     await spy.publishAsync(`lfr/v1/${unitId}/record`, JSON.stringify(forged), { qos: 1 });
-    const sup = new WebClient(c.url);
-    await sup.signIn('sgt-khan', 'sgt-khan-password-1234');
     const list = await poll(async () => {
       const l = (await sup.req('GET', '/api/records')).body as any[];
       return l.length === 2 ? l : undefined;
     }, 10_000);
-    t.same(list.map((r) => [r.sessionId, r.signature]).sort(), [['sess-forged', 'invalid'], ['sess-web', 'valid']]);
-    const one = await sup.req('GET', `/api/records/${unitId}/sess-web`);
-    t.match(one.body, { signature: 'valid', record: { confirmed: 1, facesProcessed: 1200 } });
+    t.same(list.map((r) => [r.sessionId, r.signature]).sort(), [['sess-1', 'valid'], ['sess-forged', 'invalid']]);
+    const one = await sup.req('GET', `/api/records/${unitId}/sess-1`);
+    t.match(one.body, { signature: 'valid', place: 'Oxford Circus, north exit', record: { confirmed: 1, facesProcessed: 1200 } });
+    t.match(one.body.published, {
+      date: '2025-07-01', place: 'Oxford Circus, north exit', start: '10:00', end: '15:30', timeZone: 'Europe/London', duration: '5 h 30 min',
+      watchlistSize: 2, facesProcessed: 1200, alerts: 3, confirmed: 1, falseAlerts: 1, falseAlertRateSeen: '1 in 1,200 faces',
+      threshold: '0.475', thresholdFalseAlertRate: '1 in 1,000 faces', decidingGroup: 'sex=F',
+      thresholdStatement: '0.475, set for a false-alert rate of 1 in 1,000 faces at a watchlist of 2; deciding group sex=F',
+      signature: 'valid (unit key)',
+    });
+    t.same(one.body.published.groups.map((g: any) => [g.group, g.fmr, g.interval, g.deciding]), [
+      ['overall', '1 in 2,000 comparisons', '1 in 2,000 to 1 in 2,000', false],
+      ['sex=F', '1 in 4,000 comparisons', '1 in 4,300 to 1 in 3,800', true],
+    ]);
+    t.match((list.find((r) => r.sessionId === 'sess-forged')).published, { place: `unit ${unitId} (no place given)`, signature: 'INVALID: not as the unit signed it' });
     const csv = await sup.req('GET', '/api/records.csv');
     t.match(csv.headers.get('content-disposition'), /attachment; filename="deployment-records.csv"/);
     const lines = csv.body.toString().trim().split('\n');
-    t.match(lines[0], /^date,unit,session,started,ended,duration_min,ended_by,watchlist_size,faces_processed/);
-    t.ok(lines.some((l: string) => l.startsWith(`2025-03-01,${unitId},sess-web,`) && l.includes(',330,command,2,1200,') && l.endsWith(',yes,valid')), lines.join('\n'));
-    t.ok(lines.some((l: string) => l.endsWith(',invalid')), 'the forged record is exported with its bad signature');
+    t.equal(lines[0], 'date,place,unit,session,start,end,time_zone,duration,duration_min,ended_by,watchlist_size,faces_processed,alerts,confirmed,false_alerts,unadjudicated,false_alert_rate_seen,threshold,threshold_false_alert_rate,deciding_group,wipe_ok,signature');
+    t.ok(lines.includes(`2025-07-01,"Oxford Circus, north exit",${unitId},sess-1,10:00,15:30,Europe/London,5 h 30 min,330,command,2,1200,3,1,1,1,"1 in 1,200 faces",0.475,"1 in 1,000 faces",sex=F,yes,valid (unit key)`), lines.join('\n'));
+    t.notOk(csv.body.toString().includes('0.4746'), 'no raw float threshold');
+    t.ok(lines.some((l: string) => l.endsWith(',INVALID: not as the unit signed it')), 'the forged record is exported with its bad signature');
+    const json = await sup.req('GET', '/api/records.json');
+    t.match(json.body.find((r: any) => r.sessionId === 'sess-1'), { published: { threshold: '0.475' }, record: { threshold: 0.47461234 } }, 'JSON: the published form and the record as signed');
+    const audit = readFileSync(cfg.auditFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    // the entry used to be typed 'start-session' (its command field overwrote the event type)
+    t.match(audit.filter((e) => e.type === 'session.command'), [
+      { unitId, command: 'start-session', officer: 'sgt-khan', place: 'Oxford Circus, north exit' },
+      { unitId, command: 'end-session', officer: 'sgt-khan' },
+    ], 'the session commands are audited as such, with the supervisor and the place');
     const units = await sup.req('GET', '/api/units');
     t.match(units.body, [{ unitId, status: { state: 'online' } }], 'supervisors see the units');
   });

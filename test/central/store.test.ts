@@ -65,7 +65,11 @@ function suite(name: string, open: () => Promise<CentralStore>, skip: string | f
       t.equal(await s.insertRecord(record('sess-1'), 'valid', '2025-01-01T15:00:02.000Z'), false);
       await s.insertRecord(record('sess-2'), 'invalid', '2025-01-01T16:00:01.000Z');
       t.same((await s.listRecords()).map((r) => [r.sessionId, r.signature]), [['sess-2', 'invalid'], ['sess-1', 'valid']]);
-      t.match(await s.getRecord('van-1', 'sess-1'), { record: { confirmed: 1 }, signature: 'valid' });
+      t.match(await s.getRecord('van-1', 'sess-1'), { record: { confirmed: 1 }, signature: 'valid', place: null });
+      await s.putPlace('van-1', 'sess-1', 'Oxford Circus, north exit', 'sgt-1');
+      await s.putPlace('van-1', 'sess-1', 'Oxford Circus, south exit', 'sgt-1');
+      t.match(await s.getRecord('van-1', 'sess-1'), { place: 'Oxford Circus, south exit' }, 'the place given when the session started, corrected once');
+      t.same((await s.listRecords()).map((r) => r.place), [null, 'Oxford Circus, south exit']);
       await s.putUnitState('van-1', 'status', { state: 'online' }, '2025-01-01T10:00:00.000Z');
       await s.putUnitState('van-1', 'health', { provider: 'cpu' }, '2025-01-01T10:00:01.000Z');
       t.match(await s.listUnits(), [{ unitId: 'van-1', status: { state: 'online' }, health: { provider: 'cpu' }, session: null }]);
