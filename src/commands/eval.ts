@@ -13,7 +13,7 @@ export { fairnessText } from './eval/fairness';
 
 
 export const usage = `lfr-edge eval verify   --images DIR [--pairs FILE | --max-per-person N --exclude FILE] [--json] [--plot FILE.svg] [--calibration-out FILE]
-lfr-edge eval identify --images DIR [--exclude FILE] [--json]
+lfr-edge eval identify --images DIR [--enrol first|all] [--exclude FILE] [--json]
 lfr-edge eval fairness --images DIR --demographics CSV [--far 1e-3,1e-4 | --threshold T[,T...]] [--max-per-person N]
                        [--exclude FILE] [--bootstrap N] [--seed N] [--json] [--plot FILE.svg] [--calibration-out FILE]
 
@@ -23,6 +23,9 @@ lfr-edge eval fairness --images DIR --demographics CSV [--far 1e-3,1e-4 | --thre
              each, default 10), TAR down to FAR 1e-5 where the counts allow.
   identify   open-set 1:N: people with >= 2 images enrolled with their first image, their other
              images are mated searches, one-image people non-mated. TPIR at FPIR 1e-2 and 1e-3, rank-1.
+             --enrol all: the same searches, reported beside first-photo enrolment (plain and
+             flip-averaged) with each person enrolled as the unit does it: one template from all
+             their photos, each averaged with its mirror image, the searched photo left out.
   fairness   false-match rate per demographic group (CSV: image,<attribute>,...; blank = unknown)
              at thresholds from all impostor pairs (--far, default 1e-3,1e-4) or given (--threshold),
              with 95% intervals from resampling people, and the threshold the worst group needs.

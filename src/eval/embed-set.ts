@@ -12,7 +12,7 @@ import { centralFace } from '../vision/select';
 import type { FrameAnalysis, RgbImage } from '../vision/types';
 
 export interface FaceSource {
-  analyze(img: RgbImage, opts?: { transfer?: boolean }): Promise<FrameAnalysis>;
+  analyze(img: RgbImage, opts?: { transfer?: boolean; flipAverage?: boolean }): Promise<FrameAnalysis>;
 }
 
 export interface ImageOutcome {
@@ -38,6 +38,8 @@ export interface EmbedSetOptions {
   progress?: Progress;
   onUnreadable?: (file: string, error: string) => void;
   now?: () => number;
+  /** Embed each face averaged with its mirror image (enrolment, as the unit enrols a subject). */
+  flipAverage?: boolean;
 }
 
 export async function embedImageSet(files: readonly string[], analysers: readonly FaceSource[], opts: EmbedSetOptions): Promise<EmbeddedSet> {
@@ -72,7 +74,7 @@ export async function embedImageSet(files: readonly string[], analysers: readonl
       pending = decodeNext();
       if (!cur.img) continue;
       const { width, height } = cur.img;
-      const res = await a.analyze(cur.img, { transfer: true });
+      const res = await a.analyze(cur.img, { transfer: true, ...(opts.flipAverage ? { flipAverage: true } : {}) });
       const face = centralFace(res.faces, width, height);
       outcomes.set(cur.file, face ? { embedding: face.embedding, faces: res.faces.length, belowQuality: !face.quality.passed } : { faces: 0 });
       opts.progress?.tick();

@@ -103,6 +103,25 @@ function run() {
     t.equal(out.notReported.length, 2);
   });
 
+  t.test('identify --enrol all: the same searches, first-photo enrolment (plain, flip-averaged) beside all-photo templates', async (t) => {
+    const r = cli(['identify', '--images', images, '--enrol', 'all', '--json', '--workers', '1']);
+    t.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    t.equal(out.enrol, 'all');
+    t.same(Object.keys(out.enrolments), ['first', 'firstFlipAveraged', 'allPhotos']);
+    for (const e of Object.values(out.enrolments) as { enrolled: number; mated: number; nonMated: number; rank1: number }[]) {
+      t.match(e, { enrolled: 12, mated: out.mated, nonMated: 8 }, 'one protocol: the same people and searches');
+      t.ok(e.rank1 >= 0.9, `rank-1 ${e.rank1}`);
+    }
+    t.equal(out.rank1, out.enrolments.allPhotos.rank1, 'the top level is the chosen enrolment');
+    t.match(r.stderr, /enrolment photos, flip-averaged: \d+\/\d+/, 'the flip-averaged pass has its own progress');
+    const text = cli(['identify', '--images', images, '--enrol', 'all', '--workers', '1']);
+    t.match(text.stdout, /enrolment: first photo\n[^]*enrolment: first photo, flip-averaged\n[^]*enrolment: all photos, flip-averaged\n/);
+    const bad = cli(['identify', '--images', images, '--enrol', 'best']);
+    t.equal(bad.code, 2);
+    t.match(bad.stderr, /--enrol must be 'first' or 'all', got 'best'/);
+  });
+
   t.test('fairness: per-group report, calibration with groups, chart', async (t) => {
     const plot = path.join(dir, 'fmr.svg');
     const cal = path.join(dir, 'fair-cal.json');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { evaluateIdentification, planIdentification } from '../../src/eval/identify';
+import { evaluateAllPhotoIdentification, evaluateIdentification, planIdentification } from '../../src/eval/identify';
 import { EmbeddingMatrix } from '../../src/eval/score-matrix';
 import { dot, syntheticPeople } from './helpers';
 
@@ -10,7 +10,7 @@ t.test('plan: first image (by name) of people with >= 2 images enrolled, the res
     { person: 'C', images: ['C/1.jpg', 'C/2.jpg'] },
     { person: 'D', images: [] },
   ]);
-  t.same(plan.gallery, [{ person: 'A', image: 'A/1.jpg' }, { person: 'C', image: 'C/1.jpg' }]);
+  t.same(plan.gallery, [{ person: 'A', image: 'A/1.jpg', images: ['A/1.jpg', 'A/2.jpg', 'A/3.jpg'] }, { person: 'C', image: 'C/1.jpg', images: ['C/1.jpg', 'C/2.jpg'] }]);
   t.same(plan.mated.map((m) => m.image), ['A/2.jpg', 'A/3.jpg', 'C/2.jpg']);
   t.same(plan.nonMated, [{ person: 'B', image: 'B/1.jpg' }]);
 });
@@ -85,4 +85,65 @@ t.test('JavaScript and WebAssembly scoring agree', async (t) => {
     for (let k = 0; k < 60; k++) t.ok(Math.abs(x[k] - y[k]) < 1e-5);
   }
   t.equal(a.score(3, 3) > 0.999, true);
+});
+
+t.test('all-photo enrolment: leave-one-out templates agree with a brute-force search, and beat one photo', async (t) => {
+  const imgs = syntheticPeople({ people: 400, imagesPerPerson: (p) => (p < 250 ? 2 + (p % 4) : 1), seed: 12, noise: 1.1 });
+  const emb = new Map(imgs.map((i) => [i.image, i.embedding]));
+  // A stand-in for flip-averaging: the enrolment embedding differs from the search one.
+  const enrolEmb = new Map(imgs.map((i) => {
+    const v = i.embedding.map((x, k) => x + (k % 7 === 0 ? 0.05 : 0));
+    const n = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+    return [i.image, v.map((x) => x / n)];
+  }));
+  const people = [...new Set(imgs.map((i) => i.person))].map((person) => ({ person, images: imgs.filter((i) => i.person === person).map((i) => i.image) }));
+  const plan = planIdentification(people);
+  const r = evaluateAllPhotoIdentification(plan, (i) => emb.get(i), (i) => enrolEmb.get(i), [1e-1, 1e-2]);
+  const mean = (images: string[]) => {
+    const acc = new Float64Array(imgs[0].embedding.length);
+    for (const im of images) enrolEmb.get(im)!.forEach((x, k) => (acc[k] += x));
+    const n = Math.sqrt(acc.reduce((a, x) => a + x * x, 0));
+    return Float32Array.from(acc, (x) => x / n);
+  };
+  const full = new Map(plan.gallery.map((g) => [g.person, mean(g.images)]));
+  const top1 = (img: string, own?: string) => {
+    let best = { person: '', score: -Infinity };
+    for (const g of plan.gallery) {
+      const tpl = g.person === own ? mean(g.images.filter((i) => i !== img)) : full.get(g.person)!;
+      const s = dot(emb.get(img)!, tpl);
+      if (s > best.score) best = { person: g.person, score: s };
+    }
+    return best;
+  };
+  const mated = plan.mated.map((m) => ({ ...top1(m.image, m.person), truth: m.person }));
+  const correct = mated.filter((m) => m.person === m.truth);
+  t.ok(Math.abs(r.rank1 - correct.length / mated.length) < 1e-12, `rank-1 ${r.rank1}`);
+  const nonMated = plan.nonMated.map((m) => top1(m.image).score).sort((a, b) => b - a);
+  const thr = r.thresholds['1e-1'];
+  t.ok(nonMated.filter((s) => s >= thr + 1e-5).length <= 0.1 * nonMated.length, 'threshold from the non-mated top-1 scores');
+  const tpir = correct.filter((m) => m.score >= thr + 1e-5).length / mated.length;
+  t.ok(Math.abs(r.tpir['1e-1'] - tpir) <= 2 / mated.length, `TPIR ${r.tpir['1e-1']} vs brute force ${tpir}`);
+  const single = evaluateIdentification(plan, (i) => emb.get(i), [1e-1, 1e-2], (i) => enrolEmb.get(i));
+  t.ok(r.rank1 > single.rank1, `several photos per template find more (${r.rank1.toFixed(3)} vs ${single.rank1.toFixed(3)})`);
+  t.equal(r.mated, single.mated, 'the same searches');
+  t.equal(r.nonMated, single.nonMated);
+});
+
+t.test('all-photo enrolment: a person whose other photos have no face has no template for that search', async (t) => {
+  const e = (v: number[]) => Float32Array.from(v);
+  const emb: Record<string, Float32Array | undefined> = {
+    'A/1': e([1, 0, 0]), 'A/2': e([0.98, 0.199, 0]), 'A/3': e([0.99, 0, 0.141]),
+    'B/1': undefined, 'B/2': e([0, 1, 0]),
+    'Z/1': e([0, 0, 1]),
+  };
+  const plan = planIdentification([
+    { person: 'A', images: ['A/1', 'A/2', 'A/3'] },
+    { person: 'B', images: ['B/1', 'B/2'] },
+    { person: 'Z', images: ['Z/1'] },
+  ]);
+  const r = evaluateAllPhotoIdentification(plan, (i) => emb[i], (i) => emb[i], [0.5]);
+  t.equal(r.rank1, 2 / 3, 'A/2 and A/3 found (A from its two other photos); B/2 missed: B/1 has no face');
+  t.equal(r.enrollmentFailures, 0, 'B has a template from B/2 for the other searches');
+  t.equal(r.searchFailures, 0);
+  t.throws(() => evaluateAllPhotoIdentification(planIdentification([{ person: 'S', images: ['s'] }]), () => undefined, () => undefined), /nobody to enroll/);
 });

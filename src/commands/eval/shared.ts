@@ -33,6 +33,7 @@ export const OPTIONS = {
   exclude: { type: 'string' },
   workers: { type: 'string' },
   config: { type: 'string' },
+  enrol: { type: 'string' },
 } as const;
 
 export type Values = ReturnType<typeof parse<typeof OPTIONS>>['values'];
@@ -76,17 +77,36 @@ export async function openWorkers(cfg: Config, n: number): Promise<Vision> {
 }
 
 export async function embedFiles(files: string[], values: Values, io: CommandIO): Promise<EmbeddedSet & { provider: string; embedderSha256: string }> {
+  const [set] = await embedFileSets([{ files }], values, io);
+  return set;
+}
+
+/**
+ * Embed several sets of files with one set of workers: e.g. every image plainly (searches, as the
+ * live unit sees a face) and the enrolment photos flip-averaged (as the unit enrols).
+ */
+export async function embedFileSets(
+  sets: { files: string[]; flipAverage?: boolean; label?: string }[],
+  values: Values,
+  io: CommandIO,
+): Promise<(EmbeddedSet & { provider: string; embedderSha256: string })[]> {
   const cfg = configFrom(values.config, io);
   const vision = await openWorkers(cfg, intOpt(values.workers, 'workers', 2, 1));
   try {
-    const progress = createProgress('embedding images', new Set(files).size, io.stderr);
-    const set = await embedImageSet(files, vision.workers, {
-      decode: decodeImageFile,
-      progress,
-      onUnreadable: (_file, error) => io.stderr(`lfr-edge eval: ${error} (skipped)\n`),
-    });
-    progress.done();
-    return { ...set, provider: vision.provider, embedderSha256: vision.embedderSha256 };
+    const out: (EmbeddedSet & { provider: string; embedderSha256: string })[] = [];
+    for (const s of sets) {
+      const progress = createProgress(s.label ?? 'embedding images', new Set(s.files).size, io.stderr);
+      const set = await embedImageSet(s.files, vision.workers, {
+        decode: decodeImageFile,
+        progress,
+        flipAverage: s.flipAverage,
+        // an unreadable file is reported once (the first pass reads every file)
+        onUnreadable: (_file, error) => (out.length === 0 ? io.stderr(`lfr-edge eval: ${error} (skipped)\n`) : undefined),
+      });
+      progress.done();
+      out.push({ ...set, provider: vision.provider, embedderSha256: vision.embedderSha256 });
+    }
+    return out;
   } finally {
     await Promise.all(vision.workers.map((w) => w.close()));
   }
