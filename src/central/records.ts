@@ -111,7 +111,7 @@ export function publishRecord(r: RecordRow, o: PublishOptions): PublishedRecord 
   const groups: GroupLine[] = Object.entries(x.calibration?.fmrByGroup ?? {}).map(([group, g]: [string, GroupFmr]) => ({
     group,
     impostorPairs: g.impostorPairs,
-    fmr: `${oneIn(g.fmr)} comparisons`,
+    fmr: g.falseMatches === 0 ? `0 in ${g.impostorPairs.toLocaleString('en-GB')} comparisons` : `${oneIn(g.fmr)} comparisons`,
     interval: `${g.interval[0] > 0 ? oneIn(g.interval[0]) : '0'} to ${oneIn(g.interval[1])}`,
     measured: g.measured,
     deciding: group === deciding,
@@ -133,7 +133,7 @@ export function publishRecord(r: RecordRow, o: PublishOptions): PublishedRecord 
     confirmed: x.confirmed,
     falseAlerts: x.falseAlerts,
     unadjudicated: x.unadjudicated,
-    falseAlertRateSeen: x.facesProcessed > 0 ? `${oneIn(x.falseAlerts / x.facesProcessed)} faces` : '-',
+    falseAlertRateSeen: x.facesProcessed <= 0 ? '-' : x.falseAlerts === 0 ? `0 in ${x.facesProcessed.toLocaleString('en-GB')} faces` : `${oneIn(x.falseAlerts / x.facesProcessed)} faces`,
     threshold,
     thresholdFalseAlertRate: rate,
     decidingGroup: deciding,

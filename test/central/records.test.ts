@@ -39,6 +39,15 @@ t.test('a record in published form: local date across midnight, no group, no pla
     groups: [], wipe: 'yes',
   });
   t.equal(publishRecord(row(), { timeZone: 'Asia/Tokyo' }).date, '2026-01-01', 'the date is the local one');
+  const none = publishRecord(row({ falseAlerts: 0, decidingGroup: 'sex=F', calibration: { fmrByGroup: {
+    'sex=F': { impostorPairs: 809_383, falseMatches: 103, fmr: 103 / 809_383, interval: [1.04e-4, 1.54e-4], measured: true },
+    'race=eastasian': { impostorPairs: 470, falseMatches: 0, fmr: 0, interval: [0, 0.0081], measured: false },
+  } } as never }), { timeZone: 'UTC' });
+  t.equal(none.falseAlertRateSeen, '0 in 48,213 faces', 'no false alert: said with the number of faces');
+  t.same(none.groups, [
+    { group: 'sex=F', impostorPairs: 809_383, fmr: '1 in 7,900 comparisons', interval: '1 in 9,600 to 1 in 6,500', measured: true, deciding: true },
+    { group: 'race=eastasian', impostorPairs: 470, fmr: '0 in 470 comparisons', interval: '0 to 1 in 120', measured: false, deciding: false },
+  ]);
   const aborted = publishRecord(row({ threshold: 0, targetFalseAlertRate: 0, facesProcessed: 0, endedBy: 'aborted', wipe: { ok: false } as never }), { timeZone: 'UTC' });
   t.match(aborted, { threshold: '-', thresholdStatement: 'no threshold (no session ran)', falseAlertRateSeen: '-', wipe: 'NO' });
 });
