@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- part...]: speed and memory figures (not timed tests). Parts: vision, matcher, pipeline, crowd.
+ * npm run bench [-- part...]: speed and memory figures (not timed tests). Parts: vision, matcher, pipeline, crowd, small-faces.
  * Ratios are measured within one run, since this machine is noisy.
  */
 import { existsSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { benchMatcher } from './matcher';
 import { benchVision } from './vision';
 import { benchPipeline } from './pipeline';
 import { benchCrowd } from './crowd';
+import { benchSmallFaces } from './small-faces';
 
 type Part = (sharedData: string, log: (s: string) => void) => Promise<unknown>;
 
@@ -17,6 +18,7 @@ const PARTS: Record<string, Part> = {
   matcher: async (_d, log) => benchMatcher({ print: log }),
   pipeline: (d, log) => benchPipeline(d, log),
   crowd: (d, log) => benchCrowd(d, log),
+  'small-faces': (d, log) => benchSmallFaces(d, log),
 };
 
 async function main(): Promise<void> {

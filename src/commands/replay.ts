@@ -185,7 +185,7 @@ export const replayCommand: Command = async (argv, io) => {
       type: 'summary', frames: cam.framesIn, framesProcessed: s.processed, framesDropped: cam.framesDropped,
       facesDetected: c.facesDetected, facesAnalysed: c.facesAnalysed, facesPassingQuality: c.facesPassingQuality,
       facesEmbedded: c.facesEmbedded, facesNotEmbedded: c.facesNotEmbedded, notEmbeddedBy: c.notEmbedded,
-      tracks: c.tracksStarted, embeddingsPerTrack: embeddingsPerTrackSummary(c.embeddingsPerEndedTrack), alerts: alerted.length, alertsSuppressedByCooldown: decider.stats.suppressedByCooldown,
+      tracks: c.tracksStarted - c.tracksMerged, tracksMerged: c.tracksMerged, embeddingsPerTrack: embeddingsPerTrackSummary(c.embeddingsPerEndedTrack), alerts: alerted.length, alertsSuppressedByCooldown: decider.stats.suppressedByCooldown,
       processedFps: r(s.processedFps, 1), latencyMs: { p50: r(s.latencyMs.p50, 1), p95: r(s.latencyMs.p95, 1) },
       frameMs: r(c.frameMs / Math.max(1, c.frames), 2), modelMs: r(c.modelMs / Math.max(1, c.frames), 2),
       overheadRatio: c.modelMs > 0 ? r(c.frameMs / c.modelMs, 2) : null,

@@ -132,7 +132,7 @@ export class RecognitionComponent implements Component {
     this.camera = new CameraSource({ pipeline: renderPipeline(cfg.camera.template, cfg.camera.settings), logger: log, restartOnEos: true, ...cameraSourceTimings(cfg.camera) });
     this.loop = new FrameLoop(this.camera, async (frame) => {
       await chain.processFrame(frame);
-      const started = chain.counts.tracksStarted;
+      const started = chain.counts.tracksStarted - chain.counts.tracksMerged; // a merged fragment is not a person
       for (; tracksSeen < started; tracksSeen++) deps.session.noteTrack();
     }, log);
     this.camera.start();

@@ -67,6 +67,8 @@ export interface ChainCounts {
   facesNotEmbedded: number;
   notEmbedded: NotEmbedded;
   tracksStarted: number;
+  /** Tracks counted in tracksStarted that were later found to continue a lost track (merged into it). */
+  tracksMerged: number;
   tracksEnded: number;
   alerts: number;
   /** Embeddings of each ended track: histogram[k] = tracks ended with k embeddings (last bucket: k or more). */
@@ -83,7 +85,7 @@ const EMPTY = new Float32Array(0);
 export class RecognitionChain {
   private readonly c: ChainCounts = {
     frames: 0, facesDetected: 0, facesAnalysed: 0, facesPassingQuality: 0, facesEmbedded: 0, facesNotEmbedded: 0,
-    notEmbedded: { budget: 0, rate: 0, quality: 0 }, tracksStarted: 0, tracksEnded: 0, alerts: 0,
+    notEmbedded: { budget: 0, rate: 0, quality: 0 }, tracksStarted: 0, tracksMerged: 0, tracksEnded: 0, alerts: 0,
     embeddingsPerEndedTrack: new Array<number>(HISTOGRAM_BUCKETS).fill(0), modelMs: 0, frameMs: 0,
   };
   private readonly scheduler: EmbeddingScheduler;
@@ -167,6 +169,7 @@ export class RecognitionChain {
           embedded++;
           const a = tracker.attachEmbedding(trackId, face.embedding);
           if (a.started !== undefined) started.push(a.started);
+          if (a.merged !== undefined) this.merged(a.merged, a.trackId, started);
           trackId = a.trackId;
         } else {
           failedQuality++;
@@ -206,6 +209,19 @@ export class RecognitionChain {
     for (const e of this.deps.tracker.endAll()) this.endTrack(e.id);
     this.deps.decider.endAll();
     this.scheduler.endAll();
+  }
+
+  /**
+   * A track fragment merged by the tracker into a track lost recently: its scheduler counts go to
+   * that track, its decision evidence (no embedding yet, so no score) is dropped, and it is not
+   * counted as a track (started this frame: not counted at all; earlier: counted as merged).
+   */
+  private merged(fragment: number, into: number, startedThisFrame: number[]): void {
+    this.deps.decider.endTrack(fragment);
+    this.scheduler.mergeTrack(fragment, into);
+    const k = startedThisFrame.indexOf(fragment);
+    if (k >= 0) startedThisFrame.splice(k, 1);
+    else this.c.tracksMerged++;
   }
 
   private endTrack(id: number): void {

@@ -10,6 +10,18 @@ export const TrackerConfigSchema = z.strictObject({
   minReacquire: z.number().min(-1).max(1).default(0.55),
   /** A track ends after this many consecutive frames without its face. */
   maxUnseenFrames: z.number().int().min(1).max(600).default(15),
+  /**
+   * Without enough box overlap (small, fast faces; frames dropped before a track has a velocity),
+   * a face continues a track when its centre is within this many box sides of the track's
+   * predicted centre and its size is within `maxSizeRatio` of the track's. 0 = overlap only.
+   */
+  maxCentreShift: z.number().min(0).max(5).default(0.75),
+  maxSizeRatio: z.number().min(1).max(4).default(1.5),
+  /**
+   * A track's first embedding this similar to a track lost in the last `maxUnseenFrames` frames
+   * (not seen in this frame) continues that track: the fragment is merged (1.01 = never).
+   */
+  minMerge: z.number().min(-1).max(1.01).default(0.5),
 });
 export type TrackerConfig = z.infer<typeof TrackerConfigSchema>;
 

@@ -5,9 +5,12 @@
  * I/O, no clock).
  *
  * Per frame at most `maxEmbeddingsPerFrame` faces are analysed, fewer when the measured times say
- * they would not fit in `maxFrameMs` (frameBudget(); at least one). A track is analysed at most
- * `maxPerTrackPerSecond` times per second of frame time (a hard cap). Among the faces allowed by
- * that cap, in this order:
+ * they would not fit in `maxFrameMs` (frameBudget(); at least one). When the budget is short (more
+ * faces than it holds), a track is analysed at most `maxPerTrackPerSecond` times per second of
+ * frame time, so that one track cannot take the budget from the others; when the budget has room
+ * left after every face the rate allows, the rate-held faces fill it (a slow, non-realtime replay
+ * or a quiet scene analyses every face of every frame: the cap shares a short budget, it does not
+ * throw away spare capacity). Among the faces allowed by the rate, in this order:
  *   0. tracks never analysed (new), and tracks seen for `maxWaitFrames` frames or more since their
  *      last analysis (so that no track starves, whatever the other classes hold);
  *   1. tracks whose decision is open (no alert, and not yet confidently below the threshold), and
@@ -15,7 +18,8 @@
  *   2. decided tracks: alerted, or (unless their face improved) with `decidedAfter` embeddings whose
  *      best top-1 stayed below the threshold by `decidedMargin` or more.
  * Within a class: the longest-waiting first (frames seen since the last analysis), then the
- * largest face. Bound (tested): a track seen in every frame is analysed at least once every
+ * largest face; rate-held faces fill spare slots in the same order. Bound (tested): a track seen
+ * in every frame is analysed at least once every
  * max(maxWaitFrames, frames per 1/maxPerTrackPerSecond) + ceil(tracks / budget) frames.
  */
 import { z } from 'zod';
@@ -28,7 +32,7 @@ export const SchedulerConfigSchema = z.strictObject({
    * are analysed when they would not fit (at least one). 0 = the count budget alone.
    */
   maxFrameMs: z.number().min(0).max(10000).default(40),
-  /** At most this many analyses per track per second of frame time. */
+  /** At most this many analyses per track per second of frame time, when the frame's budget is short (spare slots are filled regardless). */
   maxPerTrackPerSecond: z.number().positive().max(120).default(8),
   /** A track seen this many frames without an analysis goes to the front (never starved). */
   maxWaitFrames: z.number().int().min(1).max(600).default(8),
@@ -75,7 +79,7 @@ export interface FramePlan {
   picked: number[];
   /** Candidates allowed by the per-track rate but beyond the frame's budget (count or time). */
   deferredByBudget: number;
-  /** Candidates whose track was analysed too recently (maxPerTrackPerSecond). */
+  /** Candidates whose track was analysed too recently (maxPerTrackPerSecond) and for which no spare slot was left. */
   deferredByRate: number;
 }
 
@@ -102,20 +106,25 @@ export class EmbeddingScheduler {
    */
   plan(candidates: readonly Candidate[], atSec: number, threshold?: number, budget = this.cfg.maxEmbeddingsPerFrame): FramePlan {
     const minGap = 1 / this.cfg.maxPerTrackPerSecond;
-    const ranked: { i: number; cls: number; waiting: number; side: number }[] = [];
-    let deferredByRate = 0;
+    type Ranked = { i: number; cls: number; waiting: number; side: number };
+    const ranked: Ranked[] = [];
+    const held: Ranked[] = [];
     candidates.forEach((c, i) => {
       const s = this.state(c.trackId);
       s.waiting++;
+      const r = { i, cls: this.classOf(s, c, threshold), waiting: s.waiting, side: c.side };
       // 1 ms of slack: frame times from seq / fps are not exact multiples.
-      if (s.lastAnalysedSec !== undefined && atSec - s.lastAnalysedSec < minGap - 1e-3) {
-        deferredByRate++;
-        return;
-      }
-      ranked.push({ i, cls: this.classOf(s, c, threshold), waiting: s.waiting, side: c.side });
+      if (s.lastAnalysedSec !== undefined && atSec - s.lastAnalysedSec < minGap - 1e-3) held.push(r);
+      else ranked.push(r);
     });
-    ranked.sort((a, b) => a.cls - b.cls || b.waiting - a.waiting || b.side - a.side || a.i - b.i);
-    const take = ranked.slice(0, Math.max(1, Math.min(budget, this.cfg.maxEmbeddingsPerFrame)));
+    const order = (a: Ranked, b: Ranked) => a.cls - b.cls || b.waiting - a.waiting || b.side - a.side || a.i - b.i;
+    ranked.sort(order);
+    const slots = Math.max(1, Math.min(budget, this.cfg.maxEmbeddingsPerFrame));
+    const take = ranked.slice(0, slots);
+    const deferredByBudget = ranked.length - take.length;
+    // Spare slots (everything the rate allows fits): the rate-held faces fill them.
+    if (take.length < slots && held.length > 0) take.push(...held.sort(order).slice(0, slots - take.length));
+    const deferredByRate = candidates.length - take.length - deferredByBudget;
     for (const r of take) {
       const s = this.state(candidates[r.i].trackId);
       s.lastAnalysedSec = atSec;
@@ -123,7 +132,7 @@ export class EmbeddingScheduler {
       s.analysed++;
       s.largestSide = Math.max(s.largestSide, candidates[r.i].side);
     }
-    return { picked: take.map((r) => r.i), deferredByBudget: ranked.length - take.length, deferredByRate };
+    return { picked: take.map((r) => r.i), deferredByBudget, deferredByRate };
   }
 
   /** Report what a picked face's analysis gave (after plan() picked it). */
@@ -144,6 +153,23 @@ export class EmbeddingScheduler {
   trackStats(trackId: number): { analysed: number; embedded: number } | undefined {
     const s = this.tracks.get(trackId);
     return s && { analysed: s.analysed, embedded: s.embedded };
+  }
+
+  /** Track `from` turned out to continue track `into` (the tracker merged them): its counts go to `into`. */
+  mergeTrack(from: number, into: number): void {
+    const f = this.tracks.get(from);
+    if (!f) return;
+    const s = this.state(into);
+    s.analysed += f.analysed;
+    s.embedded += f.embedded;
+    s.largestSide = Math.max(s.largestSide, f.largestSide);
+    s.bestTop1 = Math.max(s.bestTop1, f.bestTop1);
+    s.alerted ||= f.alerted;
+    if (f.lastAnalysedSec !== undefined && (s.lastAnalysedSec === undefined || f.lastAnalysedSec > s.lastAnalysedSec)) {
+      s.lastAnalysedSec = f.lastAnalysedSec;
+      s.waiting = f.waiting;
+    }
+    this.tracks.delete(from);
   }
 
   /** The track ended: forget it. */

@@ -18,6 +18,14 @@
  *
  * Motion: each track keeps a velocity (box centre, pixels per second of frame time, smoothed); the
  * box overlap is measured against the box moved to the frame's time (fast walkers, dropped frames).
+ * Small fast faces overlap little even so (a 50 px face moving 25 px a frame, before its track has
+ * a velocity): without overlap, a face near the predicted box (centre within maxCentreShift box
+ * sides, size within maxSizeRatio) continues the track, ranked below every overlapping pair.
+ *
+ * Fragments: a face that still starts a new track (missed association, a split) is merged into a
+ * track lost recently (not seen in this frame, not yet ended) when its first embedding matches
+ * that track's (similarity >= minMerge): attachEmbedding() reports the merged id, and the track
+ * keeps its evidence.
  */
 import { iou } from '../vision/detector';
 import { cosine as dot } from '../vision/embedder';
@@ -43,6 +51,19 @@ export interface Track {
   velocity: [number, number];
   /** Frame time of the last sighting, seconds. */
   lastSec: number;
+}
+
+/**
+ * How near `face` is to `track` without overlap: 1 (same centre) down to 0 (centre `maxShift` box
+ * sides away), undefined when farther or the sizes differ by more than `maxSizeRatio`. Pure.
+ */
+export function nearness(track: Box, face: Box, maxShift: number, maxSizeRatio: number): number | undefined {
+  if (!(maxShift > 0)) return undefined;
+  const st = track[3] - track[1], sf = face[3] - face[1];
+  if (!(st > 0 && sf > 0) || Math.max(st / sf, sf / st) > maxSizeRatio) return undefined;
+  const d = Math.hypot((face[0] + face[2] - track[0] - track[2]) / 2, (face[1] + face[3] - track[1] - track[3]) / 2);
+  const limit = maxShift * ((st + sf) / 2);
+  return d <= limit ? 1 - d / limit : undefined;
 }
 
 /** A track's box moved by its velocity to frame time `atSec`. */
@@ -92,14 +113,18 @@ export class Tracker {
       const predicted = predictedBox(t, atSec);
       faces.forEach((face, f) => {
         const overlap = iou(predicted, face.box);
+        // Box score: the overlap, or (no overlap to speak of) nearness, ranked below any overlap.
+        const near = overlap >= this.cfg.minIou ? undefined : nearness(predicted, face.box, this.cfg.maxCentreShift, this.cfg.maxSizeRatio);
+        const boxOk = overlap >= this.cfg.minIou || near !== undefined;
+        const boxScore = overlap >= this.cfg.minIou ? overlap : this.cfg.minIou * 0.999 * (near ?? 0);
         if (t.embedding.length === 0 || face.embedding.length === 0) {
-          // Without two embeddings to compare: box overlap alone.
-          if (overlap >= this.cfg.minIou) pairs.push({ t, f, score: overlap });
+          // Without two embeddings to compare: the box alone.
+          if (boxOk) pairs.push({ t, f, score: boxScore });
           return;
         }
         const sim = dot(t.embedding, face.embedding);
-        const ok = (overlap >= this.cfg.minIou && sim >= this.cfg.minContinuity) || sim >= this.cfg.minReacquire;
-        if (ok) pairs.push({ t, f, score: overlap + sim });
+        const ok = (boxOk && sim >= this.cfg.minContinuity) || sim >= this.cfg.minReacquire;
+        if (ok) pairs.push({ t, f, score: boxScore + sim });
       });
     }
     pairs.sort((a, b) => b.score - a.score);
@@ -135,7 +160,7 @@ export class Tracker {
    * unlike the track (similarity < minContinuity): the track is then put back as it was before
    * this frame (not seen in it).
    */
-  attachEmbedding(trackId: number, embedding: Float32Array): { trackId: number; started?: number } {
+  attachEmbedding(trackId: number, embedding: Float32Array): { trackId: number; started?: number; merged?: number } {
     const t = this.tracks.get(trackId);
     if (!t) throw new RangeError(`tracker: no active track ${trackId}`);
     if (embedding.length === 0) return { trackId };
@@ -143,16 +168,64 @@ export class Tracker {
       const prev = this.before.get(trackId);
       const atSec = t.lastSec;
       const at = t.lastSeen;
-      const fresh = this.start({ box: t.box, embedding }, at, atSec);
+      const box = t.box;
       if (prev) {
         Object.assign(t, { box: prev.box, lastSeen: prev.lastSeen, lastSec: prev.lastSec, velocity: prev.velocity, hits: prev.hits });
         t.unseenFrames++;
         this.before.delete(trackId);
       }
+      // Another person: a track lost recently that this face continues, else a new track.
+      const lost = this.lostMatch(embedding, trackId);
+      if (lost) {
+        this.before.set(lost.id, { box: lost.box, lastSeen: lost.lastSeen, lastSec: lost.lastSec, velocity: lost.velocity, hits: lost.hits });
+        this.extend(lost, { box, embedding }, at, atSec);
+        return { trackId: lost.id };
+      }
+      const fresh = this.start({ box, embedding }, at, atSec);
       return { trackId: fresh.id, started: fresh.id };
+    }
+    if (t.embedding.length === 0) {
+      // The track's first embedding: is it a fragment of a track lost recently?
+      const lost = this.lostMatch(embedding, trackId);
+      if (lost) {
+        this.mergeInto(lost, t, embedding);
+        return { trackId: lost.id, merged: t.id };
+      }
     }
     this.addEmbedding(t, embedding);
     return { trackId };
+  }
+
+  /** The best-matching track (similarity >= minMerge) not seen in this frame and not `except`. */
+  private lostMatch(embedding: Float32Array, except: number): Track | undefined {
+    let best: Track | undefined;
+    let bestSim = this.cfg.minMerge;
+    for (const o of this.tracks.values()) {
+      if (o.id === except || o.unseenFrames === 0 || o.embedding.length === 0) continue;
+      const sim = dot(o.embedding, embedding);
+      if (sim >= bestSim) {
+        best = o;
+        bestSim = sim;
+      }
+    }
+    return best;
+  }
+
+  /** `frag` (seen in this frame, no embedding yet) continues `into`: `into` takes its box, hits and time; `frag` is gone. */
+  private mergeInto(into: Track, frag: Track, embedding: Float32Array): void {
+    const dt = frag.lastSec - into.lastSec;
+    const cx = (b: Box) => (b[0] + b[2]) / 2;
+    const cy = (b: Box) => (b[1] + b[3]) / 2;
+    into.velocity = frag.hits >= 2 ? frag.velocity : dt > 0 ? [(cx(frag.box) - cx(into.box)) / dt, (cy(frag.box) - cy(into.box)) / dt] : into.velocity;
+    into.box = [...frag.box] as Box;
+    into.lastSeen = frag.lastSeen;
+    into.lastSec = frag.lastSec;
+    into.hits += frag.hits;
+    into.unseenFrames = 0;
+    this.addEmbedding(into, embedding);
+    frag.embedding.fill(0);
+    this.tracks.delete(frag.id);
+    this.before.delete(frag.id);
   }
 
   /** End every track (session end, camera restart): all biometric state is dropped. */

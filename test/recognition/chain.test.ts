@@ -151,14 +151,30 @@ t.test('a tight budget: every track is embedded within the bound, the rest are c
   t.equal(hist.reduce((a, b, k) => a + b * k, 0), 12, 'twelve embeddings in all');
 });
 
-t.test('per-track rate: a lone face is embedded at most maxPerTrackPerSecond times a second of media time', async (t) => {
-  const frames: Face[][] = Array.from({ length: 50 }, (_, f) => [face([f, 10, f + 50, 60], unit(3), 1)]);
-  const vision = scripted(frames);
-  const decider = new AlertDecider(DecisionConfigSchema.parse({}), { threshold: 0.9, falseAlertRate: 0.001, watchlistSize: 1 });
-  const chain = new RecognitionChain({ vision, tracker: new Tracker(TrackerConfigSchema.parse({})), decider, scheduler: SchedulerConfigSchema.parse({ maxPerTrackPerSecond: 5, maxFrameMs: 0 }), matcher: () => undefined, onAlert: () => t.fail('no alert') });
+t.test('per-track rate: a lone face with room in the budget is embedded in every frame; with a short budget each track is held to maxPerTrackPerSecond', async (t) => {
+  const decider = () => new AlertDecider(DecisionConfigSchema.parse({}), { threshold: 0.9, falseAlertRate: 0.001, watchlistSize: 1 });
+  const frame = (f: number) => ({ seq: f + 1, capturedAt: f, fps: 25, image: { width: 320, height: 240, data: new Uint8Array(3) } });
   // 50 frames at 25 fps = 2 s of video, processed as fast as possible (capture times 1 ms apart).
-  for (let f = 0; f < 50; f++) await chain.processFrame({ seq: f + 1, capturedAt: f, fps: 25, image: { width: 320, height: 240, data: new Uint8Array(3) } });
-  t.match(chain.counts, { facesDetected: 50, facesEmbedded: 10, facesNotEmbedded: 40, notEmbedded: { budget: 0, rate: 40, quality: 0 }, tracksStarted: 1 });
+  const lone = new RecognitionChain({
+    vision: scripted(Array.from({ length: 50 }, (_, f) => [face([f, 10, f + 50, 60], unit(3), 1)])), tracker: new Tracker(TrackerConfigSchema.parse({})), decider: decider(),
+    scheduler: SchedulerConfigSchema.parse({ maxPerTrackPerSecond: 5, maxFrameMs: 0 }), matcher: () => undefined, onAlert: () => t.fail('no alert'),
+  });
+  for (let f = 0; f < 50; f++) await lone.processFrame(frame(f));
+  t.match(lone.counts, { facesDetected: 50, facesEmbedded: 50, facesNotEmbedded: 0, notEmbedded: { budget: 0, rate: 0, quality: 0 }, tracksStarted: 1 }, 'the rate cap does not throw spare capacity away');
+  // Three faces, one embedding per frame: the rate shares the budget (each track about a third).
+  const three = new RecognitionChain({
+    vision: scripted(Array.from({ length: 50 }, (_, f) => [0, 1, 2].map((k) => face([f + 200 * k, 10, f + 200 * k + 50, 60], unit(k), 1)))), tracker: new Tracker(TrackerConfigSchema.parse({})), decider: decider(),
+    scheduler: SchedulerConfigSchema.parse({ maxEmbeddingsPerFrame: 1, maxPerTrackPerSecond: 5, maxFrameMs: 0 }), matcher: () => undefined, onAlert: () => t.fail('no alert'),
+  });
+  for (let f = 0; f < 50; f++) await three.processFrame(frame(f));
+  const c = three.counts;
+  t.match(c, { facesDetected: 150, facesEmbedded: 50, facesNotEmbedded: 100, tracksStarted: 3 });
+  t.equal(c.notEmbedded.budget + c.notEmbedded.rate, 100, 'every face not embedded counted with its reason');
+  t.ok(c.notEmbedded.rate > 0 && c.notEmbedded.budget > 0, `both reasons seen: ${JSON.stringify(c.notEmbedded)}`);
+  three.endAll();
+  t.same(c.embeddingsPerEndedTrack.slice(0, 1), [0]);
+  const per = three.counts.embeddingsPerEndedTrack.flatMap((n, k) => Array<number>(n).fill(k));
+  t.ok(per.length === 3 && per.every((k) => k >= 15 && k <= 19), `each track embedded about 50/3 times: ${per}`);
 });
 
 t.test('an identity swap under the same box is split off into a new track once embedded', async (t) => {
@@ -193,4 +209,27 @@ t.test("crops: 'none' asks vision for no crop at all (crops cannot be sent); a c
       t.equal(alerts[0].crop?.width, 4, 'the context crop is the alert crop');
     }
   }
+});
+
+t.test('a fragment (the same person found far from the predicted box after a gap) is merged into the lost track: one track, evidence kept', async (t) => {
+  const matcher = new Matcher([{ ref: 'S', category: 'wanted', embedding: unit(0) }]);
+  const decider = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 3 }), { threshold: 0.55, falseAlertRate: 0.001, watchlistSize: 1 });
+  const alerts: Alert[] = [];
+  // Two frames of S, two frames with nobody, then S 400 px away (no box association) for one frame.
+  const seq: Face[][] = [[face([10, 10, 60, 60], unit(0), 1)], [face([14, 10, 64, 60], unit(0), 2)], [], [], [face([420, 10, 470, 60], unit(0), 3)]];
+  const chain = new RecognitionChain({
+    vision: scripted(seq), tracker: new Tracker(TrackerConfigSchema.parse({ maxUnseenFrames: 5 })), decider, scheduler, matcher: () => matcher,
+    onAlert: (a) => { alerts.push(a); releaseAlertCrop(a); },
+  });
+  for (let f = 0; f < seq.length; f++) await chain.processFrame({ seq: f + 1, capturedAt: f * 40, fps: 25, image: { width: 640, height: 480, data: new Uint8Array(3) } });
+  t.equal(alerts.length, 1, 'three frames of evidence on one track: the alert (the fragment alone had one)');
+  t.equal(alerts[0].trackId, 1);
+  t.match(chain.counts, { tracksStarted: 1, tracksMerged: 0, facesEmbedded: 3 });
+  const off = new RecognitionChain({
+    vision: scripted([[face([10, 10, 60, 60], unit(0), 1)], [face([14, 10, 64, 60], unit(0), 2)], [], [], [face([420, 10, 470, 60], unit(0), 3)]]),
+    tracker: new Tracker(TrackerConfigSchema.parse({ maxUnseenFrames: 5, minMerge: 1.01 })), decider: new AlertDecider(DecisionConfigSchema.parse({ minFrames: 3 }), { threshold: 0.55, falseAlertRate: 0.001, watchlistSize: 1 }),
+    scheduler, matcher: () => matcher, onAlert: () => t.fail('without merging the evidence is split: no alert'),
+  });
+  for (let f = 0; f < 5; f++) await off.processFrame({ seq: f + 1, capturedAt: f * 40, fps: 25, image: { width: 640, height: 480, data: new Uint8Array(3) } });
+  t.equal(off.counts.tracksStarted, 2, 'minMerge above 1: two tracks');
 });

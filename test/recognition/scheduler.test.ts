@@ -28,18 +28,36 @@ t.test('the budget caps a frame; new tracks go first; the rest is counted as def
   t.same(p3.picked.sort(), [0, 1]);
 });
 
-t.test('at most maxPerTrackPerSecond analyses per track, in frame time', async (t) => {
-  const s = new EmbeddingScheduler(SchedulerConfigSchema.parse({ maxEmbeddingsPerFrame: 8, maxPerTrackPerSecond: 5 }));
-  let analysed = 0;
+t.test('at most maxPerTrackPerSecond analyses per track when the budget is short; spare slots are filled', async (t) => {
+  // Short budget: two tracks share one slot; each is held to 5 per second, and the slot left over
+  // (neither allowed by the rate) goes to the one waiting longest.
+  const short = new EmbeddingScheduler(SchedulerConfigSchema.parse({ maxEmbeddingsPerFrame: 1, maxPerTrackPerSecond: 5 }));
+  const perTrack = new Map<number, number>();
   let byRate = 0;
+  let byBudget = 0;
   for (let f = 0; f < 2 * FPS; f++) {
-    const p = s.plan([cand(1)], f / FPS);
-    analysed += p.picked.length;
+    const p = short.plan([cand(1), cand(2), cand(3)], f / FPS);
+    t.equal(p.picked.length, 1);
+    for (const i of p.picked) perTrack.set(i, (perTrack.get(i) ?? 0) + 1);
     byRate += p.deferredByRate;
+    byBudget += p.deferredByBudget;
+    t.equal(p.picked.length + p.deferredByRate + p.deferredByBudget, 3, 'every face counted once');
   }
-  t.equal(analysed, 10, '5 per second over 2 s, though the budget had room');
-  t.equal(byRate, 2 * FPS - 10);
-  t.same(s.trackStats(1), { analysed: 10, embedded: 0 });
+  t.ok([...perTrack.values()].every((n) => n >= 14 && n <= 18), `the slot shared: ${[...perTrack.values()]}`);
+  t.ok(byRate > 0 && byBudget > 0);
+  // Room in the budget (a slow, non-realtime replay; a quiet scene): the rate does not bind, a
+  // lone track is analysed in every frame (the cap used to leave 40 of 50 frames unanalysed).
+  const room = new EmbeddingScheduler(SchedulerConfigSchema.parse({ maxEmbeddingsPerFrame: 8, maxPerTrackPerSecond: 5 }));
+  let analysed = 0;
+  let deferred = 0;
+  for (let f = 0; f < 2 * FPS; f++) {
+    const p = room.plan([cand(1)], f / FPS);
+    analysed += p.picked.length;
+    deferred += p.deferredByRate + p.deferredByBudget;
+  }
+  t.equal(analysed, 2 * FPS);
+  t.equal(deferred, 0);
+  t.same(room.trackStats(1), { analysed: 2 * FPS, embedded: 0 });
 });
 
 t.test('decided tracks (alerted, or confidently below the threshold) come last; a grown face reopens a below-threshold track', async (t) => {
@@ -103,7 +121,8 @@ t.test('never starves a track: many tracks, a small budget, random arrivals (pro
         const tr = live.get(id)!;
         if (picked.has(id)) {
           const last = lastAt.get(id);
-          if (last !== undefined && atSec - last < 1 / cfg.maxPerTrackPerSecond - 1e-3) rateViolations++;
+          // The rate binds only when the budget is short (faces left out by it).
+          if (last !== undefined && atSec - last < 1 / cfg.maxPerTrackPerSecond - 1e-3 && p.deferredByBudget > 0) rateViolations++;
           lastAt.set(id, atSec);
           tr.waited = 0;
           s.record(id, { embedded: rnd() < 0.8, top1Score: tr.score, alerted: tr.score > 0.9 });

@@ -143,3 +143,68 @@ t.test('attachEmbedding: continuity updates the track; a face too unlike its tra
   t.match(two, { id: 2, box: [10, 0, 60, 50], hits: 1, embeddedHits: 1 });
   t.throws(() => tr.attachEmbedding(9, emb(0)), { message: 'tracker: no active track 9' });
 });
+
+t.test('small fast faces: no overlap with the last box before the track has a velocity, still the same track when near and alike in size', async (t) => {
+  const tr = new Tracker(cfg);
+  const bare = (box: Box) => ({ box, embedding: new Float32Array(0) });
+  // A 48 px face moving 30 px a frame: IoU with the last box 18/78 = 0.23 < minIou, no velocity yet.
+  t.same(tr.update([bare([0, 0, 48, 48])], 0, 0).trackIds, [1]);
+  t.same(tr.update([bare([30, 0, 78, 48])], 40, 0.04).trackIds, [1], 'second frame: near (0.63 sides), same size');
+  t.same(tr.update([bare([60, 0, 108, 48])], 80, 0.08).trackIds, [1]);
+  // Far (3 sides away) or of another size: a new track.
+  t.same(tr.update([bare([240, 0, 288, 48])], 120, 0.12).trackIds, [2], 'too far: another face');
+  t.same(tr.update([bare([150, 0, 270, 120])], 160, 0.16).trackIds, [3], 'another size (2.5x): another face');
+  // Overlap still wins over nearness.
+  const tr2 = new Tracker(cfg);
+  tr2.update([bare([0, 0, 48, 48]), bare([200, 0, 248, 48])], 0, 0);
+  t.same(tr2.update([bare([5, 0, 53, 48]), bare([235, 0, 283, 48])], 40, 0.04).trackIds, [1, 2]);
+  // maxCentreShift 0: overlap only (the old behaviour), the fast face starts a new track.
+  const off = new Tracker(TrackerConfigSchema.parse({ maxUnseenFrames: 3, maxCentreShift: 0 }));
+  off.update([bare([0, 0, 48, 48])], 0, 0);
+  t.same(off.update([bare([30, 0, 78, 48])], 40, 0.04).trackIds, [2]);
+});
+
+t.test('fragments: a new track whose first embedding matches a track lost recently is merged into it', async (t) => {
+  const tr = new Tracker(TrackerConfigSchema.parse({ maxUnseenFrames: 5 }));
+  const bare = (box: Box) => ({ box, embedding: new Float32Array(0) });
+  tr.update([bare([0, 0, 50, 50]), bare([600, 0, 650, 50])], 0, 0);
+  tr.attachEmbedding(1, emb(0));
+  tr.attachEmbedding(2, emb(2));
+  tr.update([bare([10, 0, 60, 50]), bare([600, 0, 650, 50])], 40, 0.04);
+  tr.attachEmbedding(1, emb(0, 0.1));
+  // Person 0 is missed for two frames, then found far from where the box predicted (occluded, blurred, the detector lost it).
+  tr.update([bare([600, 0, 650, 50])], 80, 0.08);
+  tr.update([bare([600, 0, 650, 50])], 120, 0.12);
+  const u = tr.update([bare([300, 100, 350, 150]), bare([600, 0, 650, 50])], 160, 0.16);
+  t.same(u.trackIds, [3, 2], 'no box association: a new track first');
+  t.same(u.started, [3]);
+  t.same(tr.attachEmbedding(2, emb(2)), { trackId: 2 }, 'a track seen in this frame is never a merge target');
+  t.same(tr.attachEmbedding(3, emb(0, 0.2)), { trackId: 1, merged: 3 }, 'its embedding matches lost track 1: merged');
+  const one = tr.active.find((x) => x.id === 1)!;
+  t.match(one, { box: [300, 100, 350, 150], hits: 3, unseenFrames: 0, lastSeen: 160, embeddedHits: 3 });
+  t.equal(tr.active.length, 2, 'the fragment is gone');
+  t.notOk(tr.active.some((x) => x.id === 3));
+  // Another person (unlike every lost track) keeps its new track.
+  tr.update([bare([300, 100, 350, 150]), bare([600, 0, 650, 50]), bare([900, 300, 950, 350])], 200, 0.2);
+  t.same(tr.attachEmbedding(4, emb(5)), { trackId: 4 });
+  // minMerge above 1: never merged.
+  const never = new Tracker(TrackerConfigSchema.parse({ maxUnseenFrames: 5, minMerge: 1.01 }));
+  never.update([bare([0, 0, 50, 50])], 0, 0);
+  never.attachEmbedding(1, emb(0));
+  never.update([], 40, 0.04);
+  never.update([bare([300, 100, 350, 150])], 80, 0.08);
+  t.same(never.attachEmbedding(2, emb(0)), { trackId: 2 });
+});
+
+t.test('a face split off its track (identity swap) continues a matching lost track instead of starting one', async (t) => {
+  const tr = new Tracker(TrackerConfigSchema.parse({ maxUnseenFrames: 5 }));
+  const bare = (box: Box) => ({ box, embedding: new Float32Array(0) });
+  tr.update([bare([0, 0, 50, 50]), bare([100, 0, 150, 50])], 0, 0);
+  tr.attachEmbedding(1, emb(0));
+  tr.attachEmbedding(2, emb(3));
+  // Person 3 is not seen; person 0's box is taken by person 3 walking into it.
+  tr.update([bare([0, 0, 50, 50])], 40, 0.04);
+  t.same(tr.attachEmbedding(1, emb(3)), { trackId: 2 }, 'split off track 1 and continues lost track 2');
+  t.match(tr.active.find((x) => x.id === 2), { box: [0, 0, 50, 50], hits: 2, unseenFrames: 0 });
+  t.match(tr.active.find((x) => x.id === 1), { hits: 1, unseenFrames: 1 }, 'track 1 put back, unseen in this frame');
+});

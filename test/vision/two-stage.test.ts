@@ -42,7 +42,7 @@ function sameFaces(t: Tap.Test, got: FrameAnalysis['faces'], want: FrameAnalysis
   });
 }
 
-for (const key of ['ultraface-320', 'yunet-n']) {
+for (const key of ['ultraface-320', 'yunet-n', 'yunet-n-lm68']) {
   t.test(`${key}, in-thread: detect + analyzeDetected(all) = analyze; any order; subsets`, async (t) => {
     const vcfg = { ...cfg.vision, detector: key };
     const analyzer = await FaceAnalyzer.create(vcfg, verifyModels(cfg.models), createMemoryLogger());
@@ -63,6 +63,14 @@ for (const key of ['ultraface-320', 'yunet-n']) {
       t.equal(whole.faces[0].landmarks.length, 0, 'no landmark stage');
       const [le, re, nose, lm, rm] = det.faces[0].fivePoints!;
       t.ok(le[0] < nose[0] && nose[0] < re[0] && lm[0] < rm[0] && nose[1] > le[1] && lm[1] > nose[1], 'points in the ArcFace order (image-left eye first)');
+    } else if (key === 'yunet-n-lm68') {
+      t.equal(det.faces[0].fivePoints, undefined, 'YuNet boxes only: its own points are not used');
+      t.equal(whole.faces[0].landmarks.length, 68, 'the 68-point stage gives the five points');
+      // The alignment the watchlist and calibration are made with (UltraFace + 68-point): the same person embeds alike.
+      const ultra = await analyzer.analyze(img, { detector: 'stills' });
+      const cos = cosine(ultra.faces[0].embedding, whole.faces[0].embedding);
+      t.ok(cos > 0.9, `YuNet box + 68-point embeds as UltraFace + 68-point (cosine ${cos.toFixed(3)})`);
+      await analyzer.detect(img); // the live frame again (analyze() replaced it)
     } else {
       t.equal(det.faces[0].fivePoints, undefined, 'UltraFace gives no five points of its own');
       t.equal(whole.faces[0].landmarks.length, 68, 'the 68-point stage gives them');

@@ -3,7 +3,8 @@
  * rectangle of it) resized to the configured width keeping its aspect, padded right/bottom to a
  * multiple of 32; per stride, outputs cls, obj, bbox and kps (five points of its own). Decoding as
  * OpenCV's FaceDetectorYN (modules/objdetect/src/face_detect.cpp). Sizes, colour order,
- * normalisation and output names come from the manifest entry.
+ * normalisation and output names come from the manifest entry. An entry that names a landmark
+ * model (`fivePoints`) gives boxes only: the five points come from that model.
  */
 import type { DetectorModel } from '../../models/manifest';
 import { nms } from '../detector';
@@ -61,7 +62,6 @@ export function yunetInputSize(w: number, h: number, inputWidth: number, multipl
 }
 
 export class YunetDetector implements Detector {
-  readonly fivePointsFrom = undefined;
   private input: Float32Array<ArrayBuffer> = new Float32Array(0);
   private readonly inputWidth: number;
   private readonly multipleOf: number;
@@ -77,6 +77,15 @@ export class YunetDetector implements Detector {
     this.multipleOf = dyn.multipleOf;
     this.inputWidth = settings.inputWidth ?? dyn.width;
     if (this.inputWidth % dyn.multipleOf !== 0) throw new Error(`detector ${key}: input width ${this.inputWidth} is not a multiple of ${dyn.multipleOf}`);
+  }
+
+  /**
+   * The landmark model named by the entry's `fivePoints` (e.g. yunet-n-lm68: YuNet's boxes with the
+   * 68-point model's five points, the alignment the watchlist and the calibration were made with);
+   * absent: YuNet's own five points.
+   */
+  get fivePointsFrom(): string | undefined {
+    return this.entry.fivePoints;
   }
 
   async detect(img: RgbImage, roi: Rect = wholeFrame(img)): Promise<DetectorRun> {
@@ -97,11 +106,15 @@ export class YunetDetector implements Detector {
       kps: out[name(d.kps, s)].data as Float32Array,
     }));
     const inv = 1 / scale;
-    const raw = decodeYunet(strides, padW, padH, this.settings.scoreThreshold).map((c) => ({
-      score: c.score,
-      box: [c.box[0] * inv + roi.x, c.box[1] * inv + roi.y, c.box[2] * inv + roi.x, c.box[3] * inv + roi.y] as Candidate['box'],
-      fivePoints: c.fivePoints!.map(([x, y]) => [x * inv + roi.x, y * inv + roi.y] as Point),
-    }));
+    const own = this.entry.fivePoints === undefined;
+    const raw = decodeYunet(strides, padW, padH, this.settings.scoreThreshold).map((c) => {
+      const cand: Candidate = {
+        score: c.score,
+        box: [c.box[0] * inv + roi.x, c.box[1] * inv + roi.y, c.box[2] * inv + roi.x, c.box[3] * inv + roi.y],
+      };
+      if (own) cand.fivePoints = c.fivePoints!.map(([x, y]) => [x * inv + roi.x, y * inv + roi.y] as Point);
+      return cand;
+    });
     const candidates = nms(raw, this.settings.nmsIou);
     return { candidates, preMs: t1 - t0, runMs: t2 - t1, postMs: performance.now() - t2 };
   }
