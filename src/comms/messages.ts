@@ -198,6 +198,8 @@ export interface HealthMessage {
   /** Per-stage latency in ms (e.g. detect, embed, match), as fed by the pipeline. */
   latencyMs: Record<string, number>;
   provider: string | null;
+  /** Why inference does not run as configured (a provider ahead of the one in use failed, an engine was refused: each with its reason); null when it does. */
+  providerReason: string | null;
   /** Faces since the previous health message (null while the camera+vision component is not running). */
   faces: FaceHealth | null;
   cpu: { load1: number; load5: number; cores: number; usagePercent: number | null };

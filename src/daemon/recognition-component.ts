@@ -23,6 +23,7 @@ import { sealCrop } from '../comms/crop-seal';
 import { loadPublicKey } from '../watchlist/keys';
 import type { KeyObject } from 'node:crypto';
 import type { StageTimes } from '../vision/types';
+import { providerReason as providerReason_ } from '../vision/provider-reason';
 import { VisionWorker } from '../vision/worker-client';
 import { alertMessage } from './alert-message';
 import type { AuditComponent } from './audit-component';
@@ -99,8 +100,9 @@ export class RecognitionComponent implements Component {
     const vision = this.vision;
     // cancelled while the worker became ready: stop() (which always follows) closes it; no camera
     signal.throwIfAborted();
-    if (vision.provider !== cfg.vision.providers[0]) {
-      log.warn('inference runs on a fallback execution provider', { provider: vision.provider, preferred: cfg.vision.providers[0], remedy: 'on a Jetson: check the TensorRT build of onnxruntime-node (docs/jetson.md)' });
+    const reason = providerReason_(cfg.vision.providers, vision.provider, vision.attempts, vision.engines);
+    if (reason) {
+      log.warn('inference does not run as configured', { provider: vision.provider, preferred: cfg.vision.providers[0], reason, remedy: 'on a Jetson: check the TensorRT build of onnxruntime-node and rebuild the engines (docs/jetson.md)' });
     }
     const metered: FrameVision = {
       detect: async (img, opts) => {
@@ -175,12 +177,14 @@ export class RecognitionComponent implements Component {
   }
 
   /** Health inputs: camera state and rates since the last call, per-stage means, loop latency, faces not embedded. */
-  health(): { camera: CameraHealth | null; latencyMs: Record<string, number>; provider: string | null; faces: FaceHealth | null } {
+  health(): { camera: CameraHealth | null; latencyMs: Record<string, number>; provider: string | null; providerReason: string | null; faces: FaceHealth | null } {
     const cam = this.camera?.stats();
     const loop = this.loop?.stats();
     const latencyMs = { ...this.stages.takeMeans(), ...(loop ? { frameToDecisionP50: Math.round(loop.latencyMs.p50), frameToDecisionP95: Math.round(loop.latencyMs.p95) } : {}) };
     const faces = this.facesSinceLast();
-    if (!cam || !loop) return { camera: null, latencyMs, provider: this.vision?.provider ?? null, faces };
+    const v = this.vision;
+    const providerReason = v ? providerReason_(this.cfg.vision.providers, v.provider, v.attempts, v.engines) : null;
+    if (!cam || !loop) return { camera: null, latencyMs, provider: v?.provider ?? null, providerReason, faces };
     const now = Date.now();
     const secs = this.lastRates.at ? (now - this.lastRates.at) / 1000 : 0;
     const rate = (v: number, last: number) => (secs > 0 ? Math.round(((v - last) / secs) * 10) / 10 : 0);
@@ -193,7 +197,7 @@ export class RecognitionComponent implements Component {
       stallsLastHour: cam.stallsLastHour,
     };
     this.lastRates = { at: now, framesIn: cam.framesIn, processed: loop.processed, dropped: cam.framesDropped };
-    return { camera, latencyMs, provider: this.vision?.provider ?? null, faces };
+    return { camera, latencyMs, provider: v?.provider ?? null, providerReason, faces };
   }
 
   private sendAlert(alert: Alert): void {

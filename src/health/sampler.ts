@@ -22,6 +22,8 @@ export interface HealthInputs {
   camera: CameraHealth | null;
   latencyMs: Record<string, number>;
   provider: string | null;
+  /** Why the provider in use is not the first configured, or an engine was refused (src/vision/ort.ts providerReason). */
+  providerReason?: string | null;
   /** Faces since the previous message (RecognitionComponent.health). */
   faces?: FaceHealth | null;
   outbox: OutboxHealth;
@@ -60,6 +62,7 @@ export function buildHealth(id: HealthIdentity, inputs: HealthInputs, machine: M
     camera: inputs.camera,
     latencyMs: inputs.latencyMs,
     provider: inputs.provider,
+    providerReason: inputs.providerReason ?? null,
     faces: inputs.faces ?? null,
     ...machine,
     outbox: inputs.outbox,

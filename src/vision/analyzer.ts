@@ -15,7 +15,7 @@ import { squareBox } from './detector';
 import { createDetector, type Detector } from './detectors';
 import { OnnxEmbedder, type Embedder } from './embedder';
 import { Landmarker } from './landmarks';
-import { createOrtModel, type OrtModel, type ProviderAttempt } from './ort';
+import { createOrtModel, type EngineChoice, type OrtModel, type ProviderAttempt } from './ort';
 import { assessQuality } from './quality';
 import { contextCrop, type ContextCropOptions } from './context-crop';
 import { alignMirrored } from './mirror';
@@ -79,12 +79,15 @@ export class FaceAnalyzer {
     private readonly embedderProvider: ExecutionProviderName,
     private readonly closers: (() => Promise<void>)[],
     readonly attempts: ProviderAttempt[],
+    /** Engine checks made (engine providers only): which EP-context engines loaded, and why the others did not. */
+    readonly engines: EngineChoice[] = [],
   ) {}
 
   static async create(cfg: VisionConfig, models: VerifiedModels, logger: Logger): Promise<FaceAnalyzer> {
     const log = logger.child({ component: 'vision' });
     const { manifest } = models;
     const attempts: ProviderAttempt[] = [];
+    const engines: EngineChoice[] = [];
     const closers: (() => Promise<void>)[] = [];
     let providers = cfg.providers;
     /** A session for a manifest key, checked against its entry; the first provider that loads is used for the rest. */
@@ -92,6 +95,7 @@ export class FaceAnalyzer {
       const entry = manifest.models[key];
       const m = await createOrtModel(models.paths[key], cfg, log, providers);
       attempts.push(...m.attempts);
+      engines.push(...m.engines);
       closers.push(() => m.session.release());
       providers = providers.slice(providers.indexOf(m.provider));
       checkModelIo(key, entry, m.session.inputMetadata.map(meta), m.session.outputMetadata.map(meta));
@@ -121,7 +125,7 @@ export class FaceAnalyzer {
       const embKey = models.embedder;
       const embModel = await open(embKey);
       const embedder = new OnnxEmbedder(embKey, modelOfKind(manifest, embKey, 'embedder'), embModel);
-      return new FaceAnalyzer(cfg, { live, stills }, landmarkers, embedder, embModel.provider, closers, attempts);
+      return new FaceAnalyzer(cfg, { live, stills }, landmarkers, embedder, embModel.provider, closers, attempts, engines);
     } catch (err) {
       await Promise.all(closers.map((c) => c().catch(() => undefined)));
       throw err;

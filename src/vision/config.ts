@@ -50,6 +50,8 @@ export const VisionConfigSchema = z.strictObject({
   deviceId: z.number().int().min(0).default(0),
   /** TensorRT EP-context models (built at provisioning by scripts/build-trt-engines.js; relative to the package root). */
   trtCacheDir: z.string().default('models/trt-cache'),
+  /** The precision the TensorRT engines are built with (scripts/build-trt-engines.js --fp16 / --no-fp16); an engine whose sidecar says otherwise is refused. */
+  trtPrecision: z.enum(['fp16', 'fp32']).default('fp16'),
   /** The detector for live video (detect()): a detector key in models/manifest.json. */
   detector: z.string().min(1).default('ultraface-320'),
   /** The detector for still photos (analyze(): enrolment, eval, embed): a detector key in the manifest. */

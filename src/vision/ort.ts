@@ -5,13 +5,13 @@
  */
 // Telemetry off before the binding loads (must stay the first import: see ort-env.ts).
 import './ort-env';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from '../log';
 import { sha256File } from '../models/manifest';
 import { resolveFromRoot } from '../paths';
 import type { ExecutionProviderName, VisionConfig } from './config';
+import { checkEngine, engineRuntime, type EngineRuntime } from './engine-sidecar';
 
 export interface OrtModel {
   session: ort.InferenceSession;
@@ -63,50 +63,95 @@ export function epContextPath(cfg: VisionConfig, modelFile: string, sha256: stri
   return path.join(resolveFromRoot(cfg.trtCacheDir), `${path.basename(modelFile).replace(/\.onnx$/, '')}.${sha256.slice(0, 16)}_ctx.onnx`);
 }
 
+/** The providers whose engines come as EP-context models built at provisioning. */
+export const ENGINE_PROVIDERS: readonly ExecutionProviderName[] = ['tensorrt'];
+
+/** What loading a model with an engine provider found: the engine used, or why the plain model was. */
+export interface EngineChoice {
+  model: string;
+  provider: ExecutionProviderName;
+  engine: string;
+  used: boolean;
+  reason?: string;
+}
+
 /**
- * The file to load for a provider: with TensorRT, the EP-context model when provisioning built one
- * (start in seconds), else the plain model (TensorRT then compiles engines at every start: slow).
+ * The file to load for a provider: with an engine provider, the EP-context model when its sidecar
+ * checks out against this model and this machine (src/vision/engine-sidecar.ts), else the plain
+ * model, with the reason.
  */
 export function modelFileFor(
   cfg: VisionConfig,
   provider: ExecutionProviderName,
   modelFile: string,
-  exists: (f: string) => boolean = existsSync,
-  sha256: () => string = () => sha256File(modelFile),
-): { file: string; epContext: boolean } {
-  if (provider === 'tensorrt') {
-    const ctx = epContextPath(cfg, modelFile, sha256());
-    if (exists(ctx)) return { file: ctx, epContext: true };
-  }
-  return { file: modelFile, epContext: false };
+  opts: { engineProviders?: readonly ExecutionProviderName[]; runtime?: () => EngineRuntime; sha256?: () => string } = {},
+): { file: string; engine?: EngineChoice } {
+  const engineProviders = opts.engineProviders ?? ENGINE_PROVIDERS;
+  if (!engineProviders.includes(provider)) return { file: modelFile };
+  const sha = (opts.sha256 ?? (() => sha256File(modelFile)))();
+  const engine = epContextPath(cfg, modelFile, sha);
+  const runtime = (opts.runtime ?? (() => engineRuntime(cfg.trtPrecision, cfg.deviceId)))();
+  const check = checkEngine(engine, sha, runtime);
+  const model = path.basename(modelFile);
+  return check.ok ? { file: engine, engine: { model, provider, engine, used: true } } : { file: modelFile, engine: { model, provider, engine, used: false, reason: check.reason } };
 }
 
-/** Create a session, trying the configured providers in order. Throws only when none works. */
+export interface CreateOrtModelOptions {
+  /** Providers that load EP-context engines (default ENGINE_PROVIDERS); tests name 'cpu' to load a real ONNX file as the "engine". */
+  engineProviders?: readonly ExecutionProviderName[];
+  /** This machine's TensorRT/ORT versions, precision and device (default: engineRuntime(), read once). */
+  runtime?: () => EngineRuntime;
+}
+
+/**
+ * Create a session, trying the configured providers in order. Throws only when none works.
+ * An engine provider whose engine fails its check is not used for this model: the plain model
+ * loads on the next configured provider (CUDA starts in seconds where TensorRT would compile its
+ * engines at start for minutes), or on the same provider when it is the last; the reason is
+ * logged and kept in `engines` and `attempts` (health `providerReason`, selftest).
+ */
 export async function createOrtModel(
   modelFile: string,
   cfg: VisionConfig,
   logger: Logger,
   providers: readonly ExecutionProviderName[] = cfg.providers,
-): Promise<OrtModel & { attempts: ProviderAttempt[] }> {
+  opts: CreateOrtModelOptions = {},
+): Promise<OrtModel & { attempts: ProviderAttempt[]; engines: EngineChoice[] }> {
   // ORT's own console logging would print every failed provider library load as an error; the
   // reason is logged here instead, once, as a warning with the fallback taken.
   ort.env.logLevel = 'fatal';
   const attempts: ProviderAttempt[] = [];
-  for (const provider of providers) {
-    const last = provider === providers[providers.length - 1];
+  const engines: EngineChoice[] = [];
+  let runtime: EngineRuntime | undefined;
+  const runtimeOnce = () => (runtime ??= (opts.runtime ?? (() => engineRuntime(cfg.trtPrecision, cfg.deviceId)))());
+  const model = path.basename(modelFile);
+  for (const [i, provider] of providers.entries()) {
+    const last = i === providers.length - 1;
+    let file = modelFile;
     try {
-      const { file, epContext } = modelFileFor(cfg, provider, modelFile);
-      const session = await ort.InferenceSession.create(file, sessionOptions(cfg, provider, !last));
-      if (provider === 'tensorrt' && !epContext) {
-        logger.warn('no TensorRT EP-context model for this model file (new or changed model?): engines were built at start (slow); build it with scripts/build-trt-engines.js (scripts/provision does)', { model: path.basename(modelFile), expected: epContextPath(cfg, modelFile, sha256File(modelFile)) });
+      const choice = modelFileFor(cfg, provider, modelFile, { engineProviders: opts.engineProviders, runtime: runtimeOnce });
+      file = choice.file;
+      if (choice.engine) {
+        engines.push(choice.engine);
+        if (!choice.engine.used) {
+          const next = last ? provider : providers[i + 1];
+          logger.warn('engine check failed: loading the plain model', { model, provider, reason: choice.engine.reason, loadingWith: next });
+          if (!last) {
+            attempts.push({ provider, ok: false, reason: `${model}: ${choice.engine.reason}` });
+            continue;
+          }
+        } else {
+          logger.info('engine checked: loading the EP-context model', { model, provider, engine: path.basename(choice.engine.engine) });
+        }
       }
+      const session = await ort.InferenceSession.create(file, sessionOptions(cfg, provider, !last));
       attempts.push({ provider, ok: true });
-      logger.info('onnx session ready', { model: path.basename(modelFile), provider });
-      return { session, provider, inputName: session.inputNames[0], outputNames: session.outputNames, attempts };
+      logger.info('onnx session ready', { model, provider, file: path.basename(file) });
+      return { session, provider, inputName: session.inputNames[0], outputNames: session.outputNames, attempts, engines };
     } catch (err) {
       const reason = (err as Error).message.split('\n')[0];
       attempts.push({ provider, ok: false, reason });
-      logger.info('execution provider unavailable, falling back', { model: path.basename(modelFile), provider, reason });
+      logger.info('execution provider unavailable, falling back', { model, provider, file: path.basename(file), reason });
     }
   }
   throw new Error(

@@ -10,6 +10,7 @@ import type { Logger, LogLevel } from '../log';
 import type { VerifiedModels } from '../models/manifest';
 import type { AnalyzeOptions, DetectOptions } from './analyzer';
 import type { VisionConfig } from './config';
+import type { EngineChoice, ProviderAttempt } from './ort';
 import type { FrameAnalysis, FrameDetections, RgbImage } from './types';
 import type { WorkerInit, WorkerRequest, WorkerResponse } from './worker';
 
@@ -40,6 +41,10 @@ export class VisionWorker {
     private readonly worker: Worker,
     readonly provider: string,
     private readonly logger: Logger,
+    /** Every provider tried for every model, with the reasons of those that failed. */
+    readonly attempts: ProviderAttempt[] = [],
+    /** The engine checks (TensorRT EP-context models): used, or refused with the reason. */
+    readonly engines: EngineChoice[] = [],
   ) {
     worker.on('message', (msg: WorkerResponse) => this.onMessage(msg));
     worker.on('error', (err) => this.failAll(new Error(`vision worker crashed: ${err.message}`)));
@@ -54,19 +59,19 @@ export class VisionWorker {
     const worker = new Worker(path.join(__dirname, `worker${ext}`), { workerData: init });
     const log = logger.child({ component: 'vision-worker' });
     const signal = opts.signal;
-    const provider = await new Promise<string>((resolve, reject) => {
-      const finish = (err: Error | undefined, provider?: string) => {
+    const ready = await new Promise<Extract<WorkerResponse, { kind: 'ready' }>>((resolve, reject) => {
+      const finish = (err: Error | undefined, ready?: Extract<WorkerResponse, { kind: 'ready' }>) => {
         worker.off('message', onMsg);
         worker.off('error', onError);
         worker.off('exit', onExit);
         signal?.removeEventListener('abort', onAbort);
         // a cancelled or failed start ends its thread before it rejects: nothing is left loading
         if (err) void worker.terminate().finally(() => reject(err));
-        else resolve(provider!);
+        else resolve(ready!);
       };
       const onMsg = (msg: WorkerResponse) => {
         if (msg.kind === 'log') relayLogLine(log, msg.line);
-        else if (msg.kind === 'ready') finish(undefined, msg.provider);
+        else if (msg.kind === 'ready') finish(undefined, msg);
         else if (msg.kind === 'init-error') finish(new Error(`vision worker failed to start: ${msg.message}`));
       };
       const onError = (err: Error) => finish(new Error(`vision worker failed to start: ${err.message}`));
@@ -78,7 +83,7 @@ export class VisionWorker {
       if (signal?.aborted) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });
     });
-    return new VisionWorker(worker, provider, log);
+    return new VisionWorker(worker, ready.provider, log, ready.attempts, ready.engines);
   }
 
   /**

@@ -7,6 +7,7 @@ import { createLogger, type LogLevel } from '../log';
 import type { VerifiedModels } from '../models/manifest';
 import { FaceAnalyzer, type AnalyzeOptions, type DetectorUse } from './analyzer';
 import type { VisionConfig } from './config';
+import type { EngineChoice, ProviderAttempt } from './ort';
 import type { FrameAnalysis, FrameDetections, RgbImage } from './types';
 
 export interface WorkerInit {
@@ -20,7 +21,7 @@ export type WorkerRequest =
   | { kind: 'analyze-detected'; id: number; indices: number[]; withAligned: boolean; withContext?: AnalyzeOptions['withContext']; embed?: AnalyzeOptions['embed']; flipAverage?: boolean }
   | { kind: 'close'; id: number };
 export type WorkerResponse =
-  | { kind: 'ready'; provider: string; attempts: unknown[] }
+  | { kind: 'ready'; provider: string; attempts: ProviderAttempt[]; engines: EngineChoice[] }
   | { kind: 'init-error'; message: string }
   | { kind: 'result'; id: number; result: FrameAnalysis }
   | { kind: 'detections'; id: number; result: FrameDetections }
@@ -36,7 +37,7 @@ const logger = createLogger({ level: init.logLevel, write: (line) => port.postMe
 
 FaceAnalyzer.create(init.cfg, init.models, logger).then(
   (analyzer) => {
-    port.postMessage({ kind: 'ready', provider: analyzer.provider, attempts: analyzer.attempts } satisfies WorkerResponse);
+    port.postMessage({ kind: 'ready', provider: analyzer.provider, attempts: analyzer.attempts, engines: analyzer.engines } satisfies WorkerResponse);
     // Requests run one at a time, in arrival order: the analyzer reuses its input tensors, so two
     // analyses must never interleave (they would overwrite each other's inputs between awaits).
     let queue: Promise<void> = Promise.resolve();

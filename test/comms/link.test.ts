@@ -16,7 +16,7 @@ const OUTAGE_S = Number(process.env.LFR_OUTAGE_S ?? 30);
 
 function health(unitId: string): HealthMessage {
   return {
-    v: 1, unitId, version: '0.1.0-test', at: new Date().toISOString(), uptimeS: 1, camera: null, latencyMs: {}, provider: 'cpu',
+    v: 1, unitId, version: '0.1.0-test', at: new Date().toISOString(), uptimeS: 1, camera: null, latencyMs: {}, provider: 'cpu', providerReason: null,
     cpu: { load1: 0.1, load5: 0.1, cores: 2, usagePercent: null }, memory: { totalBytes: 1, availableBytes: 1, usedPercent: 0, processRssBytes: 1 },
     disk: null, temperaturesC: {}, gpu: null, outbox: { depth: 0, dropped: 0 }, session: { state: 'idle', sessionId: null }, mqtt: { reconnects: 0 }, clock: null,
   };
