@@ -5,7 +5,8 @@
  */
 import { fairness } from './eval/fairness';
 import { identify } from './eval/identify';
-import { OPTIONS } from './eval/shared';
+import { quality } from './eval/quality';
+import { OPTIONS, QUALITY_ONLY } from './eval/shared';
 import { verify } from './eval/verify';
 import { parse, UsageError, type Command } from './common';
 
@@ -16,6 +17,9 @@ export const usage = `lfr-edge eval verify   --images DIR [--pairs FILE | --max-
 lfr-edge eval identify --images DIR [--enrol first|all] [--exclude FILE] [--json]
 lfr-edge eval fairness --images DIR --demographics CSV [--far 1e-3,1e-4 | --threshold T[,T...]] [--max-per-person N]
                        [--exclude FILE] [--bootstrap N] [--seed N] [--json] [--plot FILE.svg] [--calibration-out FILE]
+lfr-edge eval quality  --images DIR [--exclude FILE] [--mated N] [--non-mated N] [--copies N] [--bands 10,14,20,28,40]
+                       [--iod-range 8,48] [--frame 1280x720] [--detector KEY] [--far 1e-2,1e-3,1e-4] [--seed N]
+                       [--calibration-in FILE --calibration-out FILE] [--json] [--plot FILE.svg]
 
   verify     with --pairs (LFW pairs.txt format, images at DIR/<name>/<name>_<nnnn>.jpg): 10-fold
              accuracy (LFW protocol), TAR and threshold at FAR 1e-2, 1e-3, 1e-4. Without --pairs:
@@ -29,9 +33,17 @@ lfr-edge eval fairness --images DIR --demographics CSV [--far 1e-3,1e-4 | --thre
   fairness   false-match rate per demographic group (CSV: image,<attribute>,...; blank = unknown)
              at thresholds from all impostor pairs (--far, default 1e-3,1e-4) or given (--threshold),
              with 95% intervals from resampling people, and the threshold the worst group needs.
+  quality    street-degraded faces: --mated people (default 500) enrolled with a clean photo, another
+             photo of each and one of --non-mated others (250) degraded into --copies frames (8:
+             downscaled to an inter-ocular distance in --iod-range px, motion/focus blur, low light,
+             noise, JPEG) and found there by the live detector (vision.detector or --detector).
+             TAR and FMR per inter-ocular band (--bands edges) at the unit's band thresholds, the
+             detection rate per size, the gates where genuine matches collapse; --calibration-in/-out
+             add the per-band impostor distributions to a calibration (the unit's band thresholds).
 
   --json                 one JSON object on stdout (progress stays on stderr)
-  --plot FILE.svg        verify: ROC chart; fairness: false-match rate against threshold per group
+  --plot FILE.svg        verify: ROC chart; fairness: false-match rate against threshold per group;
+                         quality: TAR per band
   --calibration-out FILE write the impostor score distribution (per group for fairness) for the unit
   --exclude FILE         leave out people ('Person') or images ('Person/Person_0001.jpg') listed one
                          per line (# comments): known label errors; the output counts them
@@ -46,6 +58,10 @@ export const evalCommand: Command = async (argv, io) => {
   const { values, positionals } = parse(argv, OPTIONS);
   const sub = positionals[0];
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
+  if (sub !== 'quality') {
+    const wrong = QUALITY_ONLY.filter((k) => values[k] !== undefined);
+    if (wrong.length) throw new UsageError(`${wrong.map((k) => `--${k}`).join(', ')}: only for 'eval quality'`);
+  }
   switch (sub) {
     case 'verify':
       return verify(values, io);
@@ -53,10 +69,12 @@ export const evalCommand: Command = async (argv, io) => {
       return identify(values, io);
     case 'fairness':
       return fairness(values, io);
+    case 'quality':
+      return quality(values, io);
     case undefined:
-      throw new UsageError('missing subcommand: verify, identify or fairness');
+      throw new UsageError('missing subcommand: verify, identify, fairness or quality');
     default:
-      throw new UsageError(`unknown subcommand '${sub}': use verify, identify or fairness`);
+      throw new UsageError(`unknown subcommand '${sub}': use verify, identify, fairness or quality`);
   }
 };
 

@@ -58,7 +58,10 @@ export interface AlertMessage {
   subjectRef: string;
   category: string;
   score: number;
+  /** The threshold the score was held to: the quality band's (see `band`), else the session's. */
   threshold: number;
+  /** The quality band of the face whose threshold that is (session calibration.bands); null: no band (absent from units older than bands). */
+  band?: string | null;
   trackId: number | string;
   /** Frames whose best match was this subject above threshold. */
   evidenceFrames: number;

@@ -19,6 +19,7 @@ export function alertMessage(
     category: alert.subject.category,
     score: round(alert.score, 4),
     threshold: round(alert.threshold, 4),
+    band: alert.band ?? null,
     trackId: alert.trackId,
     evidenceFrames: alert.framesOfEvidence,
     firstSeen: new Date(alert.firstSeen).toISOString(),

@@ -17,7 +17,7 @@ import { LinkComponent } from './link-component';
 import { RecognitionComponent } from './recognition-component';
 import { createSystemdNotifier, type SystemdNotifier } from './sd-notify';
 import { SessionComponent } from './session-component';
-import { SessionDecider } from './session-decider';
+import { decisionBasisOf, SessionDecider } from './session-decider';
 
 export interface DaemonOptions {
   config: Config;
@@ -75,7 +75,7 @@ export class Daemon {
       audit: this.audit,
       link: this.link,
       hooks: {
-        onStart: (info) => this.decider.begin({ threshold: info.threshold!, falseAlertRate: info.targetFalseAlertRate, watchlistSize: info.watchlistSize, decidingGroup: info.decidingGroup }),
+        onStart: (info) => this.decider.begin(decisionBasisOf(info)),
         onEnd: () => {
           this.recognition.chain?.endAll();
           this.decider.end();

@@ -11,7 +11,7 @@ import { SeenCommands } from '../comms/seen-commands';
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { thresholdFor } from '../recognition/calibration';
-import { CalibrationRefusedError, loadCalibrationForSession, sessionCalibrationFacts } from '../session/calibration-policy';
+import { CalibrationRefusedError, loadCalibrationForSession, sessionBandThresholds, sessionCalibrationFacts } from '../session/calibration-policy';
 import { wipeLeftovers } from '../session/leftovers';
 import { DeploymentSession } from '../session/session';
 import type { DeploymentRecord, SessionInfo } from '../session/state';
@@ -85,7 +85,8 @@ export class SessionComponent implements Component {
       thresholdFor: (req) => {
         const cal = loadCalibration();
         const d = thresholdFor(cal, req);
-        return { ...d, calibration: sessionCalibrationFacts(cal, d.threshold, d.perComparisonFmr) };
+        const bands = sessionBandThresholds(cal, req);
+        return { ...d, calibration: { ...sessionCalibrationFacts(cal, d.threshold, d.perComparisonFmr), ...(bands ? { bands } : {}) } };
       },
       audit: deps.audit,
       logger: log,

@@ -5,7 +5,22 @@
  */
 import type { DecisionConfig } from '../recognition/config';
 import { AlertDecider, type Alert, type DecisionBasis, type Observation } from '../recognition/decision';
+import type { SessionInfo } from '../session/state';
 import type { RgbImage } from '../vision/types';
+
+/** The decision basis of a started session: its threshold and, per quality band, the band's. */
+export function decisionBasisOf(info: SessionInfo): DecisionBasis {
+  if (info.threshold === undefined) throw new Error('decisionBasisOf: the session has no threshold (it is not active)');
+  return {
+    threshold: info.threshold,
+    falseAlertRate: info.targetFalseAlertRate,
+    watchlistSize: info.watchlistSize,
+    ...(info.decidingGroup !== undefined ? { decidingGroup: info.decidingGroup } : {}),
+    ...(info.calibration?.bands?.length
+      ? { bands: info.calibration.bands.map((b) => ({ name: b.name, interOcularPx: b.interOcularPx, sharpness: b.sharpness, threshold: b.threshold, decidingGroup: b.decidingGroup })) }
+      : {}),
+  };
+}
 
 export class SessionDecider {
   private current: AlertDecider | undefined;

@@ -36,3 +36,19 @@ export function writeCalibrationFile(file: string, cal: Calibration): void {
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   writeFileSync(file, JSON.stringify(cal) + '\n');
 }
+
+/**
+ * A calibration with its quality section replaced (version 2). `fused.bands` entries for bands the
+ * new section does not define are dropped (they would no longer be read); the caller is told which.
+ */
+export function withQuality(cal: Calibration, quality: NonNullable<Calibration['quality']>): { cal: Calibration; droppedFusedBands: string[] } {
+  const names = new Set(quality.bands.map((b) => b.name));
+  const next: Calibration = { ...cal, v: 2, quality: { ...quality, impostor: Object.fromEntries(Object.entries(quality.impostor).map(([k, d]) => [k, forCalibrationFile(d)])) } };
+  const dropped: string[] = [];
+  if (cal.fused?.bands) {
+    const kept = Object.fromEntries(Object.entries(cal.fused.bands).filter(([k]) => names.has(k) || (dropped.push(k), false)));
+    next.fused = { ...cal.fused, bands: kept };
+    if (Object.keys(kept).length === 0) delete next.fused.bands;
+  }
+  return { cal: parseCalibration(next, 'about to be written'), droppedFusedBands: dropped };
+}

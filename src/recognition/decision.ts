@@ -8,6 +8,12 @@
  * threshold). A track raises at most one alert per subject; a subject alerted within the cooldown
  * (any track) is not alerted again, and that track stays silent for it.
  *
+ * Quality bands (calibration `quality`, issue 10): a face's threshold is its band's (`basis.bands`,
+ * from `thresholdTable` at session start: never below the base threshold); a face in no band gets
+ * the base one. 'min-frames' counts a frame when its score reaches its own band's threshold;
+ * 'mean-best' compares the mean with the highest threshold among the frames averaged. The alert
+ * states the band and the threshold its score was held to.
+ *
  * Per (track, subject) only counters, the best scores and one crop are kept: the crop of the
  * frame with the subject's highest score ("the best face crop of the track"), and only when that
  * score is within `cropKeepBelow` of the threshold (the caller passes crops only when they can be
@@ -16,14 +22,24 @@
  * is released by whoever sends it (`releaseAlertCrop`).
  */
 import type { FaceQuality, RgbImage } from '../vision/types';
+import { bandOf, type QualityBand } from './calibration';
 import type { DecisionConfig } from './config';
 
+/** A quality band with the threshold a face in it must reach (at least the base threshold). */
+export interface BandThreshold extends QualityBand {
+  threshold: number;
+  decidingGroup?: string;
+}
+
 export interface DecisionBasis {
+  /** The threshold for a face in no band (or with a calibration without bands). */
   threshold: number;
   /** The false-alert rate the threshold was calibrated for (per non-watchlist face). */
   falseAlertRate: number;
   watchlistSize: number;
   decidingGroup?: string;
+  /** Per quality band, its threshold (the calibration's bands; absent: every face gets `threshold`). */
+  bands?: BandThreshold[];
 }
 
 export interface Observation {
@@ -40,10 +56,13 @@ export interface Observation {
 export interface Alert {
   trackId: number;
   subject: { ref: string; category: string };
-  /** Best single-frame score for 'min-frames'; the mean of the best scores for 'mean-best'. */
+  /** 'min-frames': the best score among the frames counted as evidence; 'mean-best': the mean of the best scores. */
   score: number;
   bestScore: number;
+  /** The threshold `score` was held to: the band's (see `band`), else the base threshold. */
   threshold: number;
+  /** The quality band whose threshold that is (absent: the face was in no band, or no bands). */
+  band?: string;
   falseAlertRate: number;
   watchlistSize: number;
   decidingGroup?: string;
@@ -59,10 +78,18 @@ export interface Alert {
   crop?: RgbImage;
 }
 
+interface Scored {
+  score: number;
+  threshold: number;
+  band?: string;
+}
+
 interface SubjectEvidence {
   category: string;
   above: number;
-  best: number[]; // descending, at most max(bestCount, 1)
+  /** The highest-scoring frame counted in `above` (it reached its own band's threshold). */
+  bestAbove?: Scored;
+  best: Scored[]; // descending by score, at most max(bestCount, 1)
   bestQuality?: FaceQuality;
   crop?: RgbImage;
   done: boolean; // alerted, or silenced by the cooldown
@@ -93,6 +120,15 @@ export class AlertDecider {
     return { ...this.counts };
   }
 
+  /** The threshold a face of this quality must reach, and its band. */
+  thresholdOf(q: FaceQuality): { threshold: number; band?: string } {
+    const bands = this.basis.bands;
+    if (!bands?.length) return { threshold: this.basis.threshold };
+    const name = bandOf(bands, q);
+    const b = name === undefined ? undefined : bands.find((x) => x.name === name);
+    return b ? { threshold: Math.max(b.threshold, this.basis.threshold), band: b.name } : { threshold: this.basis.threshold };
+  }
+
   observe(obs: Observation): Alert | undefined {
     let tr = this.tracks.get(obs.trackId);
     if (!tr) {
@@ -109,26 +145,36 @@ export class AlertDecider {
       tr.subjects.set(m.ref, ev);
     }
     if (ev.done) return undefined;
-    if (m.score >= this.basis.threshold) ev.above++;
+    const own = this.thresholdOf(obs.quality);
+    if (m.score >= own.threshold) {
+      ev.above++;
+      if (!ev.bestAbove || m.score > ev.bestAbove.score) ev.bestAbove = { score: m.score, ...own };
+    }
     const keep = Math.max(this.cfg.bestCount, 1);
-    if (ev.best.length < keep || m.score > ev.best[ev.best.length - 1]) {
-      const isBest = ev.best.length === 0 || m.score > ev.best[0];
-      ev.best.push(m.score);
-      ev.best.sort((a, b) => b - a);
+    if (ev.best.length < keep || m.score > ev.best[ev.best.length - 1].score) {
+      const isBest = ev.best.length === 0 || m.score > ev.best[0].score;
+      ev.best.push({ score: m.score, ...own });
+      ev.best.sort((a, b) => b.score - a.score);
       if (ev.best.length > keep) ev.best.length = keep;
       if (isBest) {
         ev.bestQuality = obs.quality;
         // only candidates near the threshold keep a face (recognition.decision.cropKeepBelow)
-        if (obs.crop && m.score >= this.basis.threshold - this.cfg.cropKeepBelow) {
+        if (obs.crop && m.score >= own.threshold - this.cfg.cropKeepBelow) {
           ev.crop?.data.fill(0);
           ev.crop = obs.crop;
         }
       }
     }
-    const meanBest = ev.best.length >= this.cfg.bestCount
-      ? ev.best.slice(0, this.cfg.bestCount).reduce((a, b) => a + b, 0) / this.cfg.bestCount
-      : -Infinity;
-    const enough = this.cfg.rule === 'min-frames' ? ev.above >= this.cfg.minFrames : meanBest >= this.basis.threshold;
+    // The threshold the evidence is held to: for 'min-frames' the best counted frame's (each counted
+    // frame reached its own band's); for 'mean-best' the highest among the frames averaged.
+    let heldTo: Scored = ev.bestAbove ?? ev.best[0];
+    let meanBest = -Infinity;
+    if (ev.best.length >= this.cfg.bestCount) {
+      const used = ev.best.slice(0, this.cfg.bestCount);
+      meanBest = used.reduce((a, b) => a + b.score, 0) / this.cfg.bestCount;
+      if (this.cfg.rule === 'mean-best') heldTo = used.reduce((a, b) => (b.threshold > a.threshold ? b : a));
+    }
+    const enough = this.cfg.rule === 'min-frames' ? ev.above >= this.cfg.minFrames : meanBest >= heldTo.threshold;
     if (!enough) return undefined;
     ev.done = true;
     const last = this.lastAlertAt.get(m.ref);
@@ -144,9 +190,10 @@ export class AlertDecider {
     return {
       trackId: obs.trackId,
       subject: { ref: m.ref, category: ev.category },
-      score: this.cfg.rule === 'min-frames' ? ev.best[0] : meanBest,
-      bestScore: ev.best[0],
-      threshold: this.basis.threshold,
+      score: this.cfg.rule === 'min-frames' ? heldTo.score : meanBest,
+      bestScore: ev.best[0].score,
+      threshold: heldTo.threshold,
+      ...(heldTo.band !== undefined ? { band: heldTo.band } : {}),
       falseAlertRate: this.basis.falseAlertRate,
       watchlistSize: this.basis.watchlistSize,
       ...(this.basis.decidingGroup ? { decidingGroup: this.basis.decidingGroup } : {}),

@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import {
-  CalibrationError, countAtOrAbove, DEFAULT_MIN_GROUP_EVENTS, readCalibrationFile, type Calibration, type ScoreDistribution,
+  CalibrationError, countAtOrAbove, DEFAULT_MIN_GROUP_EVENTS, readCalibrationFile, thresholdTable, type Calibration, type ScoreDistribution,
 } from '../recognition/calibration';
 
 const GROUP_KEY = /^[^=,\s]+=[^=,]+(,[^=,\s]+=[^=,]+)*$/;
@@ -118,6 +118,43 @@ export interface SessionCalibrationFacts {
   interval: 'wilson-95-pairs';
   /** 'overall' and every group of the calibration. */
   fmrByGroup: Record<string, GroupFmr>;
+  /**
+   * Per quality band of the calibration (absent: it has none, every face gets the session's
+   * threshold): the band's ranges, the threshold a face in it must reach, what decided it, and the
+   * FMR of the band's impostor faces at it.
+   */
+  bands?: SessionBandThreshold[];
+}
+
+export interface SessionBandThreshold {
+  name: string;
+  interOcularPx: [number, number | null];
+  sharpness: [number, number | null];
+  threshold: number;
+  /** 'overall', a group key or 'band=<name>' (see ThresholdDecision.decidingGroup). */
+  decidingGroup: string;
+  /** 'measured': enough band impostors at this rate; 'too-small': too few (its top scores still count); 'none': no band data. */
+  bandData: 'measured' | 'too-small' | 'none';
+  fmr: GroupFmr | null;
+}
+
+/** The threshold of every quality band of the calibration for this session's rate and watchlist size. */
+export function sessionBandThresholds(cal: Calibration, req: { falseAlertRate: number; watchlistSize: number }, minEvents = DEFAULT_MIN_GROUP_EVENTS): SessionBandThreshold[] | undefined {
+  if (!cal.quality) return undefined;
+  const table = thresholdTable(cal, { ...req, minGroupEvents: minEvents });
+  return table.bands.map(({ name, single }) => {
+    const def = table.bandDefs.find((b) => b.name === name)!;
+    const d = cal.quality!.impostor[name];
+    return {
+      name,
+      interOcularPx: def.interOcularPx,
+      sharpness: def.sharpness,
+      threshold: single.threshold,
+      decidingGroup: single.decidingGroup ?? 'overall',
+      bandData: single.bandData ?? 'none',
+      fmr: d ? groupFmr(d, single.threshold, single.perComparisonFmr, minEvents) : null,
+    };
+  });
 }
 
 /** Two-sided 95% Wilson score interval for k events in n trials. */

@@ -89,3 +89,55 @@ t.test('a crop is held only for candidates near the threshold (recognition.decis
   t.same([...a!.crop!.data], new Array(12).fill(52), 'the alert carries the best crop');
   t.ok(near.crop!.data.every((v) => v === 0), 'the replaced one was zeroed');
 });
+
+t.test('quality bands: each face is held to its band threshold; the alert states the band and the threshold', async (t) => {
+  const small: FaceQuality = { ...good, interOcularPx: 16 };
+  const banded = {
+    ...basis,
+    bands: [
+      { name: 'iod-0-20', interOcularPx: [0, 20] as [number, number | null], sharpness: [0, null] as [number, number | null], threshold: 0.7 },
+      { name: 'iod-20-up', interOcularPx: [20, null] as [number, number | null], sharpness: [0, null] as [number, number | null], threshold: 0.5 },
+    ],
+  };
+  const d = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 2 }), banded);
+  t.same(d.thresholdOf(small), { threshold: 0.7, band: 'iod-0-20' });
+  t.same(d.thresholdOf(good), { threshold: 0.5, band: 'iod-20-up' });
+  t.same(d.thresholdOf({ ...good, interOcularPx: -1 }), { threshold: 0.5 }, 'a face in no band: the base threshold');
+  t.equal(d.observe(obs(1, 0, 'S1', 0.65, small)), undefined);
+  t.equal(d.observe(obs(1, 1, 'S1', 0.66, small)), undefined, 'two small faces at 0.65: below their band threshold, no evidence');
+  t.equal(d.observe(obs(1, 2, 'S1', 0.72, small)), undefined, 'one small face above 0.7 counts');
+  const a = d.observe(obs(1, 3, 'S1', 0.55, good));
+  t.match(a, { framesOfEvidence: 2, score: 0.72, threshold: 0.7, band: 'iod-0-20' }, 'held to the band of its best counted frame');
+  // Without bands the same frames would have alerted at the second frame.
+  const plain = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 2 }), basis);
+  plain.observe(obs(1, 0, 'S1', 0.65, small));
+  const p = plain.observe(obs(1, 1, 'S1', 0.66, small));
+  t.match(p, { threshold: 0.5, framesOfEvidence: 2 });
+  t.equal(p!.band, undefined, 'no bands: no band stated');
+  // A band threshold below the base never lowers it.
+  const low = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 1 }), { ...basis, bands: [{ ...banded.bands[0], threshold: 0.1 }] });
+  t.same(low.thresholdOf(small), { threshold: 0.5, band: 'iod-0-20' });
+});
+
+t.test('quality bands, mean-best: the mean is held to the highest threshold among the frames averaged', async (t) => {
+  const small: FaceQuality = { ...good, interOcularPx: 12 };
+  const bands = [
+    { name: 'small', interOcularPx: [0, 20] as [number, number | null], sharpness: [0, null] as [number, number | null], threshold: 0.8 },
+    { name: 'big', interOcularPx: [20, null] as [number, number | null], sharpness: [0, null] as [number, number | null], threshold: 0.5 },
+  ];
+  const d = new AlertDecider(DecisionConfigSchema.parse({ rule: 'mean-best', bestCount: 2 }), { ...basis, bands });
+  t.equal(d.observe(obs(1, 0, 'S1', 0.75, small)), undefined);
+  t.equal(d.observe(obs(1, 1, 'S1', 0.7, good)), undefined, 'mean 0.725 < 0.8 (a small face is among the two)');
+  t.equal(d.observe(obs(1, 2, 'S1', 0.74, good)), undefined, 'best two 0.75 (small) and 0.74: mean 0.745 < 0.8');
+  const a = d.observe(obs(1, 3, 'S1', 0.9, good));
+  t.match(a, { rule: 'mean-best', threshold: 0.8, band: 'small' }, 'best two 0.9 and 0.75 (small): mean 0.825 held to 0.8');
+  t.ok(Math.abs(a!.score - 0.825) < 1e-9);
+  const e = new AlertDecider(DecisionConfigSchema.parse({ rule: 'mean-best', bestCount: 2 }), { ...basis, bands });
+  e.observe(obs(2, 0, 'S1', 0.6, small));
+  t.equal(e.observe(obs(2, 1, 'S1', 0.55, good)), undefined, 'mean 0.575 < 0.8 while a small face is among the best');
+  t.equal(e.observe(obs(2, 2, 'S1', 0.7, good)), undefined, 'best two 0.7 and 0.6 (small): 0.65 < 0.8');
+  const b = e.observe(obs(2, 3, 'S1', 0.72, good));
+  t.equal(b?.threshold, 0.5, 'best two now both big faces: held to 0.5');
+  t.equal(b?.band, 'big');
+  t.ok(Math.abs(b!.score - 0.71) < 1e-9, `mean of 0.72 and 0.7 (${b?.score})`);
+});

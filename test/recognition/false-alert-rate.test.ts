@@ -12,6 +12,12 @@ import { seededRandom } from '../../src/eval/bootstrap';
 import { distributionOf } from '../../src/eval/distribution';
 import { thresholdFor, thresholdTable, bandOf, type Calibration, type QualityBand } from '../../src/recognition/calibration';
 import { Matcher, type MatcherSubject } from '../../src/recognition/matcher';
+import { AlertDecider, type DecisionBasis } from '../../src/recognition/decision';
+import { DecisionConfigSchema } from '../../src/recognition/config';
+import { decisionBasisOf } from '../../src/daemon/session-decider';
+import { sessionBandThresholds } from '../../src/session/calibration-policy';
+import type { SessionInfo } from '../../src/session/state';
+import type { FaceQuality } from '../../src/vision/types';
 
 const DIM = 64;
 const rnd = seededRandom(20261202);
@@ -116,4 +122,41 @@ t.test('bandOf: the first band whose ranges hold the face', async (t) => {
   t.equal(bandOf(BANDS, { interOcularPx: 23.9, sharpness: 5 }), 'small');
   t.equal(bandOf(undefined, { interOcularPx: 23.9, sharpness: 5 }), undefined);
   t.equal(bandOf([{ name: 'x', interOcularPx: [10, 20], sharpness: [5, null] }], { interOcularPx: 15, sharpness: 1 }), undefined);
+});
+
+t.test('per quality band through the session facts and the decision: the rate holds for every band of face', async (t) => {
+  const m = new Matcher(watchlist(N, 3));
+  const req = { falseAlertRate: RATE, watchlistSize: m.subjects };
+  const base = thresholdFor(calibration, req);
+  const bands = sessionBandThresholds(calibration, req)!;
+  t.same(bands.map((b) => [b.name, b.bandData]), [['good', 'measured'], ['small', 'measured']]);
+  const info: SessionInfo = {
+    state: 'active', watchlistSize: m.subjects, threshold: base.threshold, targetFalseAlertRate: RATE,
+    calibration: { createdAt: calibration.createdAt, source: calibration.source, interval: 'wilson-95-pairs', fmrByGroup: {}, bands },
+  };
+  const quality = (band: 'good' | 'small'): FaceQuality => ({ interOcularPx: band === 'good' ? 40 : 12, sharpness: 50, yawDeg: 0, pitchDeg: 0, detScore: 0.99, passed: true, reasons: [] });
+  const alertShare = (basis: DecisionBasis, band: 'good' | 'small') => {
+    const d = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 1 }), basis);
+    let alerts = 0;
+    let named = 0;
+    for (let i = 0; i < SEARCHES; i++) {
+      // one face per track, far apart in time (no cooldown): each passer-by has one chance
+      const a = d.observe({ trackId: i, at: i * 1e9, quality: quality(band), top1: m.top1(face(randomDir(), band)) });
+      if (a) {
+        alerts++;
+        if (a.band === band) named++;
+      }
+      d.endTrack(i);
+    }
+    if (basis.bands) t.equal(named, alerts, `band ${band}: every alert names the band`);
+    return alerts / SEARCHES;
+  };
+  const basis = decisionBasisOf(info);
+  for (const band of ['good', 'small'] as const) {
+    const share = alertShare(basis, band);
+    t.ok(share <= ceiling(RATE, SEARCHES), `band ${band}: ${share.toFixed(4)} of passers-by alerted <= ${ceiling(RATE, SEARCHES).toFixed(4)} (target ${RATE})`);
+  }
+  const { bands: _b, ...noBands } = basis;
+  const without = alertShare(noBands, 'small');
+  t.ok(without > ceiling(RATE, SEARCHES), `without the band thresholds ${without.toFixed(4)} of small faces alert: the decision must use them`);
 });

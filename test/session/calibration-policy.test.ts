@@ -19,6 +19,7 @@ import { seededRandom } from '../../src/eval/bootstrap';
 import { mosquittoAvailable, waitFor } from '../helpers/mosquitto';
 import { startSessionUnit } from '../fixtures/session-unit';
 import { MODEL_SHA } from '../fixtures/session-kit';
+import { decisionBasisOf } from '../../src/daemon/session-decider';
 
 const SHA = 'cd'.repeat(32);
 const NOW = new Date('2031-06-01T12:00:00Z');
@@ -163,4 +164,40 @@ t.test('the unit: refused with the reason (cmd-result, audit), accepted once the
   const rec = u.of('record')[0];
   t.same(rec.calibration.fmrByGroup, fmr, 'the record states the same per-group FMR');
   t.equal(rec.threshold, msg.threshold);
+});
+
+t.test('quality bands: the session message and the record state each band, its threshold and what decided it', { skip: mosquittoAvailable() }, async (t) => {
+  const u = await startSessionUnit(t, { unitId: 'van-bands' });
+  t.ok(await u.link.link!.waitConnected(5000));
+  const calFile = u.cfg.session.calibrationFile;
+  const cal = JSON.parse(readFileSync(calFile, 'utf8')) as Calibration;
+  // Small faces' impostors score higher (shifted by 0.15): their band needs a higher threshold.
+  const shifted = distributionOf(Float64Array.from(scores(60_000, 77), (s) => Math.min(1, s + 0.15)));
+  const quality = {
+    bands: [
+      { name: 'iod-0-20', interOcularPx: [0, 20] as [number, number | null], sharpness: [0, null] as [number, number | null] },
+      { name: 'iod-20-up', interOcularPx: [20, null] as [number, number | null], sharpness: [0, null] as [number, number | null] },
+    ],
+    impostor: { 'iod-0-20': shifted, 'iod-20-up': distributionOf(scores(60_000, 78)) },
+  };
+  writeFileSync(calFile, JSON.stringify({ ...cal, v: 2, quality }));
+  const accepted = await u.send('start-session', { bundle: u.bundleB64(3) });
+  t.equal(accepted.accepted, true, JSON.stringify(accepted));
+  await waitFor(() => u.of('session').some((s) => s.state === 'active'), 5000, 'session active');
+  const msg = u.of('session').find((s) => s.state === 'active');
+  const bands = msg.calibration.bands as { name: string; threshold: number; decidingGroup: string; bandData: string; interOcularPx: unknown; fmr: { fmr: number } }[];
+  t.same(bands.map((b) => b.name), ['iod-0-20', 'iod-20-up']);
+  const small = bands[0];
+  t.ok(small.threshold > msg.threshold, `small faces: threshold ${small.threshold} above the session's ${msg.threshold}`);
+  t.equal(small.decidingGroup, 'band=iod-0-20');
+  t.same(small.interOcularPx, [0, 20]);
+  t.ok(bands[1].threshold >= msg.threshold, 'no band goes below the session threshold');
+  for (const b of bands) t.ok(b.fmr.fmr <= thresholdFor(cal, { falseAlertRate: u.cfg.session.falseAlertRate, watchlistSize: 3 }).perComparisonFmr, `${b.name}: the band's FMR at its threshold (${b.fmr.fmr}) holds the per-comparison rate`);
+  // the decision uses them (the daemon's basis of this session)
+  const basis = decisionBasisOf(u.started[0]);
+  t.same(basis.bands?.map((b) => [b.name, b.threshold]), bands.map((b) => [b.name, b.threshold]));
+  const end = await u.send('end-session');
+  t.equal(end.accepted, true);
+  await waitFor(() => u.of('record').length > 0, 5000, 'the record');
+  t.same(u.of('record')[0].calibration.bands, bands, 'the record states the same bands and thresholds');
 });

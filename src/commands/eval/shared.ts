@@ -34,7 +34,19 @@ export const OPTIONS = {
   workers: { type: 'string' },
   config: { type: 'string' },
   enrol: { type: 'string' },
+  // eval quality
+  mated: { type: 'string' },
+  'non-mated': { type: 'string' },
+  copies: { type: 'string' },
+  bands: { type: 'string' },
+  'iod-range': { type: 'string' },
+  frame: { type: 'string' },
+  detector: { type: 'string' },
+  'calibration-in': { type: 'string' },
 } as const;
+
+/** Options only `eval quality` reads: refused elsewhere rather than silently ignored. */
+export const QUALITY_ONLY = ['mated', 'non-mated', 'copies', 'bands', 'iod-range', 'frame', 'detector', 'calibration-in'] as const;
 
 export type Values = ReturnType<typeof parse<typeof OPTIONS>>['values'];
 
