@@ -32,7 +32,7 @@ export interface DemoOptions {
   io: CommandIO;
 }
 
-const UNIT = 'demo-unit';
+export const UNIT = 'demo-unit';
 
 /** The camera template and settings for --source. */
 export function cameraFor(source: string | undefined): Config['camera']['settings'] & { template?: string } {
@@ -43,7 +43,7 @@ export function cameraFor(source: string | undefined): Config['camera']['setting
   return { template: 'file', location: path.resolve(source), realtime: true };
 }
 
-async function cli(args: string[], io: CommandIO): Promise<string> {
+export async function cli(args: string[], io: CommandIO): Promise<string> {
   let out = '';
   let err = '';
   const code = await main(args, { ...io, stdout: (s) => (out += s), stderr: (s) => (err += s) });
