@@ -8,6 +8,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { schemaErrors } from '../helpers/asyncapi';
 import { ConfigSchema } from '../../src/config/schema';
 import { buildCalibration } from '../../src/eval/calibration-file';
 import { distributionOf } from '../../src/eval/distribution';
@@ -164,6 +165,8 @@ t.test('the unit: refused with the reason (cmd-result, audit), accepted once the
   const rec = u.of('record')[0];
   t.same(rec.calibration.fmrByGroup, fmr, 'the record states the same per-group FMR');
   t.equal(rec.threshold, msg.threshold);
+  t.same(schemaErrors('Session', msg), [], 'the session message as docs/asyncapi.yaml states it');
+  t.same(schemaErrors('Record', rec), [], 'the record as docs/asyncapi.yaml states it');
 });
 
 t.test('quality bands: the session message and the record state each band, its threshold and what decided it', { skip: mosquittoAvailable() }, async (t) => {
@@ -196,6 +199,7 @@ t.test('quality bands: the session message and the record state each band, its t
   // the decision uses them (the daemon's basis of this session)
   const basis = decisionBasisOf(u.started[0]);
   t.same(basis.bands?.map((b) => [b.name, b.threshold]), bands.map((b) => [b.name, b.threshold]));
+  t.same(schemaErrors('Session', msg), [], 'the session message with bands as docs/asyncapi.yaml states it');
   const end = await u.send('end-session');
   t.equal(end.accepted, true);
   await waitFor(() => u.of('record').length > 0, 5000, 'the record');
