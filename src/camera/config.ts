@@ -12,7 +12,8 @@ export const CameraConfigSchema = z.strictObject({
   startTimeoutSeconds: z.number().gt(0).max(600).default(15),
   backoff: z.strictObject({
     initialSeconds: z.number().gt(0).max(600).default(0.5),
-    maxSeconds: z.number().gt(0).max(3600).default(30),
+    /** The longest wait between restarts: a network camera that comes back streams again within this (measured: test/camera/rtsp.test.ts). */
+    maxSeconds: z.number().gt(0).max(3600).default(4),
     factor: z.number().min(1).max(10).default(2),
   }).prefault({}),
   /** Grace period for the camera process to stop its pipeline before it is killed. */

@@ -99,7 +99,7 @@ export class CameraSource extends EventEmitter {
       restartOnEos: opts.pipeline.live,
       stallTimeoutMs: 5000,
       startTimeoutMs: 15000,
-      backoff: { initialMs: 500, maxMs: 30000, factor: 2 },
+      backoff: { initialMs: 500, maxMs: 4000, factor: 2 },
       stopTimeoutMs: 2000,
       maxRestarts: Infinity,
       now: () => Date.now(),

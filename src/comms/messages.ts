@@ -167,6 +167,8 @@ export interface CameraHealth {
   fpsDropped: number;
   reconnectsLastHour: number;
   stallsLastHour: number;
+  /** Why the camera is not streaming (the last restart's error, e.g. the RTSP server refused the connection); null while it streams. */
+  reason: string | null;
 }
 
 /**

@@ -195,6 +195,7 @@ export class RecognitionComponent implements Component {
       fpsDropped: rate(cam.framesDropped, this.lastRates.dropped),
       reconnectsLastHour: cam.reconnectsLastHour,
       stallsLastHour: cam.stallsLastHour,
+      reason: cam.state === 'streaming' ? null : (cam.lastError ?? (cam.state === 'starting' ? 'starting: no frame yet' : null)),
     };
     this.lastRates = { at: now, framesIn: cam.framesIn, processed: loop.processed, dropped: cam.framesDropped };
     return { camera, latencyMs, provider: v?.provider ?? null, providerReason, faces };

@@ -6,7 +6,7 @@ t.test('defaults: the test source', async (t) => {
   const c = ConfigSchema.parse({});
   t.match(c.camera, { template: 'test', settings: {}, stallTimeoutSeconds: 5 });
   t.match(c.recognition, { tracker: { maxUnseenFrames: 15 }, decision: { rule: 'min-frames', minFrames: 3, cooldownSeconds: 60 } });
-  t.same(cameraSourceTimings(c.camera), { stallTimeoutMs: 5000, startTimeoutMs: 15000, stopTimeoutMs: 2000, backoff: { initialMs: 500, maxMs: 30000, factor: 2 } });
+  t.same(cameraSourceTimings(c.camera), { stallTimeoutMs: 5000, startTimeoutMs: 15000, stopTimeoutMs: 2000, backoff: { initialMs: 500, maxMs: 4000, factor: 2 } });
 });
 
 t.test('template settings are checked at load, naming the variable', async (t) => {

@@ -49,7 +49,7 @@ t.test('a machine without a Jetson GPU or thermal zones reports null / empty, an
 t.test('buildHealth assembles the message; the reporter publishes on start and every interval', async (t) => {
   const startedAt = new Date('2025-01-01T00:00:00Z');
   const inputs = {
-    camera: { state: 'streaming', fpsIn: 25, fpsProcessed: 12.5, fpsDropped: 12.5, reconnectsLastHour: 1, stallsLastHour: 0 },
+    camera: { state: 'streaming', fpsIn: 25, fpsProcessed: 12.5, fpsDropped: 12.5, reconnectsLastHour: 1, stallsLastHour: 0, reason: null },
     latencyMs: { detect: 2.1, embed: 9.3 }, provider: 'cpu', outbox: { depth: 3, dropped: 0 }, session: { state: 'active' as const, sessionId: 's-1' }, mqttReconnects: 2,
   };
   const machine = { cpu: { load1: 1, load5: 1, cores: 2, usagePercent: 50 }, memory: { totalBytes: 2, availableBytes: 1, usedPercent: 50, processRssBytes: 1 }, disk: null, temperaturesC: {}, gpu: null };
