@@ -4,9 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../helpers/cli';
 import { needsSharedData, sharedData } from '../helpers/data';
+import { packageRoot } from '../../src/paths';
 
-const VIDEO = sharedData('video', 'hamilton-clip.mp4');
 const WATCHED = ['barack-obama', 'lin-manuel-miranda'];
+/** The committed clip (the same file as ../shared/data/video/hamilton-clip.mp4). */
+const VIDEO = path.join(packageRoot(), 'assets', 'demo', 'hamilton-clip.mp4');
+const DEMO_WATCHLIST = path.join(packageRoot(), 'assets', 'demo', 'watchlist');
 
 function watchlistDir(t: { teardown: (fn: () => void) => void }, people: string[]): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'lfr-replay-'));
@@ -19,7 +22,7 @@ function lines(stdout: string): Record<string, unknown>[] {
   return stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-t.test('hamilton clip: Lin-Manuel Miranda and Barack Obama are alerted, nobody else', needsSharedData('video', 'hamilton-clip.mp4'), async (t) => {
+t.test('hamilton clip: Lin-Manuel Miranda and Barack Obama are alerted, nobody else', needsSharedData('people'), async (t) => {
   const dir = watchlistDir(t, WATCHED);
   const truth = path.join(dir, '..', `${path.basename(dir)}-truth.json`);
   writeFileSync(truth, JSON.stringify({ present: WATCHED }));
@@ -59,6 +62,7 @@ t.test('hamilton clip with a watchlist of the other people: no alert', needsShar
   t.match(out[out.length - 1], { type: 'summary', alerts: 0, watchlistSize: 10 });
 });
 
+// Committed assets only (the demo's clip and watchlist): runs on a fresh clone without ../shared.
 t.test('user errors are clear', async (t) => {
   const empty = mkdtempSync(path.join(tmpdir(), 'lfr-replay-empty-'));
   t.teardown(() => rmSync(empty, { recursive: true, force: true }));
@@ -84,7 +88,7 @@ t.test('user errors are clear', async (t) => {
   t.match(r.stderr, `ground truth ${badTruth}: expected {"present": ["subject", ...]}`);
   const notVideo = path.join(empty, 'notes.mp4');
   writeFileSync(notVideo, 'not a video');
-  r = await runCli(['replay', notVideo, '--watchlist-photos', sharedData('people'), '--threshold', '0.5']);
+  r = await runCli(['replay', notVideo, '--watchlist-photos', DEMO_WATCHLIST, '--threshold', '0.5']);
   t.equal(r.code, 1);
   t.match(r.stderr, `lfr-edge replay: cannot play ${notVideo}: `);
   mkdirSync(path.join(empty, 'nobody'));
