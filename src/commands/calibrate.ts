@@ -16,11 +16,18 @@ import { rateKey, rocCurve, tarAtFars } from '../eval/roc';
 import { EmbeddingMatrix } from '../eval/score-matrix';
 import { countDescAtOrAbove, thresholdFor } from '../recognition/calibration';
 import { createProgress } from '../vision/progress';
+import { withQuality } from '../eval/calibration-file';
+import type { BinnedScores } from '../eval/quality';
+import type { ReportQuality } from '../eval/report';
+import type { Calibration, QualityBand } from '../recognition/calibration';
+import { bandScores, degradedSource, measureDegraded, qualityChartSvg, QUALITY_DEFAULTS, type DegradedRun } from './eval/quality';
+import { binReports } from '../eval/quality';
 import { configFrom, parse, requireOpt, UsageError, UserError, type Command } from './common';
 import { embedFiles, intOpt, listOpt, peopleIn, readablePeople, runFacts, type Values } from './eval/shared';
 
 export const usage = `lfr-edge calibrate --images DIR --out FILE --report FILE.html [--demographics CSV]
                   [--false-alert-rate R] [--watchlist-sizes N[,N...]] [--max-per-person N] [--exclude FILE]
+                  [--quality-bands [--bands 10,14,20,28,40] [--copies N] [--quality-mated N] [--detector KEY]]
                   [--bootstrap N] [--seed N] [--workers N] [--json] [--config FILE]
 
   Turns labelled faces (DIR/<person>/<image files>; CSV: image,<attribute>,... with the image path
@@ -35,6 +42,13 @@ export const usage = `lfr-edge calibrate --images DIR --out FILE --report FILE.h
   --watchlist-sizes LIST   watchlist sizes to show thresholds for (default 1,10,100,1000)
   --max-per-person N       images per person used (default 10)
   --exclude FILE           people or images to leave out (known label errors), one per line
+  --quality-bands          also measure per-band impostor distributions on street-degraded copies of
+                           the photos (as 'lfr-edge eval quality' does): the calibration gains quality
+                           bands (a face is held to its band's threshold), the report shows them.
+                           --bands: inter-ocular edges (default 10,14,20,28,40); --copies: frames per
+                           photo (default 8); --quality-mated: people enrolled (default: all with 2+
+                           photos, at most 500; half as many others are non-mated); --detector: the
+                           live detector (default vision.detector)
   --bootstrap N            resamples for the intervals (default 1000); --seed N (default 1)
   --workers N              vision workers in parallel (default 2)
   --json                   the summary as one JSON object on stdout`;
@@ -53,6 +67,11 @@ const OPTIONS = {
   workers: { type: 'string' },
   json: { type: 'boolean' },
   config: { type: 'string' },
+  'quality-bands': { type: 'boolean' },
+  bands: { type: 'string' },
+  copies: { type: 'string' },
+  'quality-mated': { type: 'string' },
+  detector: { type: 'string' },
 } as const;
 
 export const calibrateCommand: Command = async (argv, io) => {
@@ -68,6 +87,14 @@ export const calibrateCommand: Command = async (argv, io) => {
   const maxPer = intOpt(values['max-per-person'], 'max-per-person', 10, 1);
   const replicates = intOpt(values.bootstrap, 'bootstrap', 1000, 10);
   const seed = intOpt(values.seed, 'seed', 1, 0);
+  const withBands = !!values['quality-bands'];
+  if (!withBands) {
+    const stray = (['bands', 'copies', 'quality-mated', 'detector'] as const).filter((k) => values[k] !== undefined);
+    if (stray.length) throw new UsageError(`${stray.map((k) => `--${k}`).join(', ')} only with --quality-bands`);
+  }
+  const edges = values.bands ? listOpt(values.bands, 'bands', 0, 1000, true) : QUALITY_DEFAULTS.bands;
+  for (let i = 1; i < edges.length; i++) if (!(edges[i] > edges[i - 1])) throw new UsageError(`--bands must be increasing, got ${values.bands}`);
+  const copies = intOpt(values.copies, 'copies', QUALITY_DEFAULTS.copies, 1);
   const t0 = Date.now();
   const evalValues: Values = { config: values.config, workers: values.workers, exclude: values.exclude };
 
@@ -110,15 +137,34 @@ export const calibrateCommand: Command = async (argv, io) => {
     impostorPairs: measured.overall.dist.count,
     detectionFailurePairsExcluded: measured.overall.failurePairs,
   };
-  const cal = buildCalibration({
+  let cal = buildCalibration({
     embedderSha256: set.embedderSha256,
     createdAt: new Date(),
     source,
     impostor: measured.overall,
     ...(demo ? { groups: measured.groups } : {}),
   });
+  // Quality bands: degraded copies of the same people's photos, found by the live detector.
+  let qualityRun: { run: DegradedRun; byBand: BinnedScores; bands: QualityBand[] } | undefined;
+  if (withBands) {
+    const several = people.filter((p) => p.images.length >= 2).length;
+    if (several < 2) throw new UserError(`--quality-bands needs at least 2 people with 2 or more readable photos; ${dir} has ${several}`);
+    const mated = Math.min(several, intOpt(values['quality-mated'], 'quality-mated', Math.min(several, 500), 2));
+    const nonMated = Math.min(people.length - mated, Math.floor(mated / 2));
+    const run = await measureDegraded({
+      dir, people, cfg, detector: values.detector, workers: intOpt(values.workers, 'workers', 2, 1), mated, nonMated, copies, seed, edges,
+      iodRange: QUALITY_DEFAULTS.iodRange, frame: QUALITY_DEFAULTS.frame, embedderSha256: cal.model.embedderSha256, embedderSource: 'being made',
+    }, io);
+    const { bands, byBand } = bandScores(run.faces, edges);
+    cal = withQuality(cal, {
+      bands,
+      impostor: Object.fromEntries(bands.map((b) => [b.name, byBand.get(b.name).impostor])),
+      source: degradedSource('calibrate', dir, run, { copies, seed, frame: QUALITY_DEFAULTS.frame, iodRange: QUALITY_DEFAULTS.iodRange }),
+    }).cal;
+    qualityRun = { run, byBand, bands };
+  }
   writeCalibrationFile(outFile, cal);
-  io.stderr(`calibration written to ${outFile} (${cal.impostor.count} impostor pairs${cal.groups ? `, ${Object.keys(cal.groups).length} groups` : ''})\n`);
+  io.stderr(`calibration written to ${outFile} (${cal.impostor.count} impostor pairs${cal.groups ? `, ${Object.keys(cal.groups).length} groups` : ''}${cal.quality ? `, quality bands ${cal.quality.bands.map((b) => b.name).join(', ')}` : ''})\n`);
 
   // The thresholds the unit will choose from this file, and (pass 2) false matches per group at them.
   const genuine = measured.genuine;
@@ -146,6 +192,8 @@ export const calibrateCommand: Command = async (argv, io) => {
     tar: genuine.length ? countDescAtOrAbove(genuine, d.threshold) / genuine.length : null,
     key: String(d.threshold),
   }));
+
+  const qualityReport: ReportQuality | undefined = qualityRun && reportQuality(cal, qualityRun, sizes, falseAlertRate[0], copies);
 
   const roc = rocCurve(genuine, measured.overall.dist);
   const rocPoints = tarAtFars(genuine, measured.overall.dist, [...new Set(operating.map((o) => o.perComparisonFmr))]).points;
@@ -179,8 +227,9 @@ export const calibrateCommand: Command = async (argv, io) => {
     roc,
     notes: [
       ...(demo ? [] : ['No demographic labels were given (--demographics): this calibration has no per-group distributions, so a session policy that requires groups will refuse it.']),
-      'Quality bands: this calibration has one distribution per group (no per-quality-band distributions yet).',
+      ...(qualityRun ? [] : ['Quality bands: not measured (--quality-bands): every face, however small or blurred, is held to the same threshold; the shipped lfw-dev calibration has them (docs/accuracy.md).']),
     ],
+    ...(qualityReport ? { quality: qualityReport } : {}),
   });
   mkdirSync(path.dirname(path.resolve(reportFile)), { recursive: true });
   writeFileSync(reportFile, html);
@@ -195,6 +244,7 @@ export const calibrateCommand: Command = async (argv, io) => {
     genuinePairs: counts.genuine,
     impostorPairs: counts.impostor,
     groups: Object.keys(cal.groups ?? {}),
+    qualityBands: qualityReport ? qualityReport.bands.map(({ name, range, faces, genuine, impostor, detected, perSize }) => ({ name, range, faces, genuine, impostor, detected, perSize })) : null,
     operating: operating.map((o) => {
       const { key: _key, ...rest } = o;
       const at = atOperating.report;
@@ -217,3 +267,33 @@ export const calibrateCommand: Command = async (argv, io) => {
   io.stdout(lines.join('\n') + '\n');
   return 0;
 };
+
+/** The report's quality section: per band, its threshold for each watchlist size and the TAR of one degraded frame at it. */
+function reportQuality(cal: Calibration, q: { run: DegradedRun; byBand: BinnedScores; bands: QualityBand[] }, sizes: number[], falseAlertRate: number, copies: number): ReportQuality {
+  const detection = q.run.detection.report();
+  const bands = q.bands.map((b) => {
+    const s = q.byBand.get(b.name);
+    const gen = Float64Array.from(s.genuine).sort();
+    const perSize = sizes.map((n) => {
+      const d = thresholdFor(cal, { falseAlertRate, watchlistSize: n, band: b.name });
+      let above = 0;
+      for (const g of gen) if (g >= d.threshold) above++;
+      return { watchlistSize: n, threshold: d.threshold, decidingGroup: d.decidingGroup ?? 'overall', bandData: d.bandData ?? 'none', tar: gen.length ? above / gen.length : null };
+    });
+    return { name: b.name, range: b.interOcularPx, faces: s.probes, genuine: gen.length, impostor: s.impostor.count, detected: detection.find((x) => x.name === b.name)?.rate ?? null, perSize };
+  });
+  // The chart at the first watchlist size's per-comparison rate.
+  const p = thresholdFor(cal, { falseAlertRate, watchlistSize: sizes[0] }).perComparisonFmr;
+  const reports = binReports(q.byBand, [p], (_far, band) => thresholdFor(cal, { falseAlertRate, watchlistSize: sizes[0], band }).threshold);
+  return {
+    detector: q.run.detector,
+    frame: `${QUALITY_DEFAULTS.frame[0]}x${QUALITY_DEFAULTS.frame[1]}`,
+    copies,
+    mated: q.run.enrolled,
+    nonMated: q.run.nonMated,
+    facesMeasured: q.run.faces.length,
+    copiesMade: q.run.copiesMade,
+    bands,
+    chartSvg: qualityChartSvg(reports, detection, [p], p, null, `watchlist of ${sizes[0]} at false-alert rate ${falseAlertRate}; ${q.run.faces.length} degraded faces`),
+  };
+}

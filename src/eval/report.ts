@@ -61,6 +61,29 @@ export interface CalibrationReportData {
   roc: RocPoint[];
   /** Why some things are not in this report (e.g. no quality bands). */
   notes: string[];
+  /** Quality bands (calibrate --quality-bands): degraded copies of the data set's photos per inter-ocular band. */
+  quality?: ReportQuality;
+}
+
+export interface ReportQuality {
+  detector: string;
+  frame: string;
+  copies: number;
+  mated: number;
+  nonMated: number;
+  facesMeasured: number;
+  copiesMade: number;
+  bands: {
+    name: string;
+    range: [number, number | null];
+    faces: number;
+    genuine: number;
+    impostor: number;
+    /** Share of copies of this target size the live detector found. */
+    detected: number | null;
+    perSize: { watchlistSize: number; threshold: number; decidingGroup: string; bandData: string; tar: number | null }[];
+  }[];
+  chartSvg: string;
 }
 
 const h = (s: string | number) => escapeXml(String(s));
@@ -184,6 +207,32 @@ figure { margin: 1em 0; }
     out.push(`<figure id="fmr-per-group">${d.fairnessSvg}<figcaption>False-match rate against threshold for each labelled group (single attributes; pairs of attributes are in the tables).</figcaption></figure>`);
   } else {
     out.push('<p id="fmr-per-group" class="warn">No per-group chart: the calibration was run without demographic labels (--demographics), so it cannot say for whom the rate holds.</p>');
+  }
+
+  // --- quality bands
+  if (d.quality) {
+    const q = d.quality;
+    out.push('<h2 id="quality-heading">Quality bands</h2>');
+    out.push(
+      `<p>Street faces are small and blurred. ${int(q.mated)} people were enrolled with a clean photo; another photo of each, and one photo of ${int(q.nonMated)} others, was degraded into ${q.copies} camera frames each (${h(q.frame)}: downscaled to 8-48 px between the eyes, motion and focus blur, low light, noise, JPEG) and found by the live detector (${h(q.detector)}): ${int(q.facesMeasured)} faces in ${int(q.copiesMade)} frames. A face is held to its band's threshold: the lowest score at which the false-match rate holds overall, in every measured group <em>and</em> among that band's impostors (never below the overall threshold).</p>`,
+    );
+    const sizes = q.bands[0]?.perSize.map((p) => p.watchlistSize) ?? [];
+    out.push(
+      table(
+        'quality-bands',
+        'Per inter-ocular band: thresholds the unit will use and genuine matches accepted (one degraded frame)',
+        ['band (px between the eyes)', 'faces', 'found by the detector', 'genuine', 'impostor', ...sizes.map((n) => `watchlist ${int(n)}: threshold (decided by) / TAR`)],
+        q.bands.map((b) => [
+          h(`${b.name} [${b.range[0]}, ${b.range[1] ?? '∞'})`),
+          int(b.faces),
+          pct(b.detected),
+          int(b.genuine),
+          int(b.impostor),
+          ...b.perSize.map((p) => `${p.threshold.toFixed(4)} (${h(p.decidingGroup)}${p.bandData === 'too-small' ? ', <span class="warn">band too small for this rate</span>' : ''}) / ${pct(p.tar)}`),
+        ]),
+      ),
+    );
+    out.push(`<figure id="quality-chart">${q.chartSvg}<figcaption>True accept rate of one degraded frame per band at the unit's band threshold, and the share of faces the live detector found.</figcaption></figure>`);
   }
 
   // --- data set

@@ -30,6 +30,12 @@ t.test('usage and user errors are clear', async (t) => {
   r = await runCli(['calibrate', '--images', dir, '--out', path.join(dir, 'c.json'), '--report', path.join(dir, 'r.html'), '--demographics', path.join(dir, 'missing.csv')]);
   t.equal(r.code, 1);
   t.match(r.stderr, /cannot read demographics file .*missing\.csv: no such file/);
+  r = await runCli(['calibrate', '--images', dir, '--out', path.join(dir, 'c.json'), '--report', path.join(dir, 'r.html'), '--copies', '3']);
+  t.equal(r.code, 2);
+  t.match(r.stderr, /--copies only with --quality-bands/);
+  r = await runCli(['calibrate', '--images', dir, '--out', path.join(dir, 'c.json'), '--report', path.join(dir, 'r.html'), '--quality-bands', '--bands', '20,10']);
+  t.equal(r.code, 2);
+  t.match(r.stderr, /--bands must be increasing, got 20,10/);
 });
 
 t.test('calibrate on labelled faces: the unit\'s calibration and a report that renders', needsSharedData('lfw-dev', 'images'), async (t) => {
@@ -60,7 +66,8 @@ t.test('calibrate on labelled faces: the unit\'s calibration and a report that r
 
   const out = path.join(dir, 'calibration.json');
   const report = path.join(dir, 'report', 'calibration.html');
-  const r = await runCli(['calibrate', '--images', images, '--demographics', csv, '--out', out, '--report', report, '--json', '--workers', '1', '--bootstrap', '200', '--watchlist-sizes', '1,100']);
+  const r = await runCli(['calibrate', '--images', images, '--demographics', csv, '--out', out, '--report', report, '--json', '--workers', '1', '--bootstrap', '200', '--watchlist-sizes', '1,100',
+    '--quality-bands', '--copies', '2', '--detector', 'yunet-n']);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stderr, /embedding images: \d+\/\d+/, 'progress on stderr');
   t.match(r.stderr, /scoring pairs/);
@@ -84,7 +91,24 @@ t.test('calibrate on labelled faces: the unit\'s calibration and a report that r
     t.ok(g.impostorPairs > 0 && g.interval[0] <= g.fmr && g.fmr <= g.interval[1], 'per-group FMR inside its interval');
   }
 
+  // Quality bands: the degraded copies' distributions, a threshold per band that the unit computes.
+  t.match(r.stderr, /degrading \d+ probe photos x 2 copies \(live detector yunet-n/);
+  t.same(cal.quality?.bands.map((b) => b.name), ['iod-0-10', 'iod-10-14', 'iod-14-20', 'iod-20-28', 'iod-28-40', 'iod-40-up']);
+  t.equal(cal.quality?.source?.command, 'calibrate');
+  t.equal(summary.qualityBands.length, 6);
+  const measuredFaces = summary.qualityBands.reduce((a: number, b: { faces: number }) => a + b.faces, 0);
+  t.ok(measuredFaces >= 15, `degraded faces measured (${measuredFaces})`);
+  for (const b of summary.qualityBands) {
+    t.equal(cal.quality!.impostor[b.name].count, b.impostor, `${b.name}: the band's impostors are in the file`);
+    for (const p of b.perSize) {
+      const d = thresholdFor(cal, { falseAlertRate: 1e-3, watchlistSize: p.watchlistSize, band: b.name });
+      t.equal(p.threshold, d.threshold, `${b.name}, watchlist ${p.watchlistSize}: the unit's band threshold`);
+      t.ok(p.threshold >= thresholdFor(cal, { falseAlertRate: 1e-3, watchlistSize: p.watchlistSize }).threshold, 'never below the overall one');
+    }
+  }
+
   const html = readFileSync(report, 'utf8');
+  t.notMatch(html, /not measured \(--quality-bands\)/, 'no "bands not measured" note');
   t.notMatch(html, /<script|src="http|href="http/, 'self-contained: no script, nothing fetched');
   t.match(html, models.embedderSha256);
 
@@ -111,6 +135,10 @@ t.test('calibrate on labelled faces: the unit\'s calibration and a report that r
   t.ok(groupRows.some((x) => x.startsWith('everyone')) && groupRows.some((x) => x.startsWith('race=african')), 'per-group table with everyone and each group');
   t.match(groupRows.find((x) => x.startsWith('race=african'))!, /\[\d/, 'with an interval');
   t.ok((await page.locator('#makeup tbody tr').count()) >= 3, 'data set make-up table');
+  t.equal(await page.locator('#quality-bands tbody tr').count(), 6, 'one row per quality band');
+  t.match((await page.locator('#quality-bands tbody tr').first().textContent()) ?? '', /iod-0-10 \[0, 10\)/);
+  const qbox = await page.locator('#quality-chart svg').boundingBox();
+  t.ok(qbox && qbox.width > 400 && qbox.height > 300, `quality chart drawn (${qbox?.width}x${qbox?.height})`);
   const shot = path.join(dir, 'report.png');
   await page.screenshot({ path: shot, fullPage: true });
   t.ok(statSync(shot).size > 20_000, `screenshot taken (${statSync(shot).size} bytes)`);
