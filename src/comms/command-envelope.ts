@@ -74,6 +74,8 @@ export class CommandRefusedError extends Error {
     /** What could be read of the command, for the cmd-result (unauthenticated before the signature check). */
     readonly commandId: string | null = null,
     readonly type: string | null = null,
+    /** True when the signature had verified: the refusal is of a command the authority signed. */
+    readonly authenticated = false,
   ) {
     super(message);
   }
@@ -165,6 +167,12 @@ export function verifyCommand(payload: Buffer, ctx: VerifyContext): VerifiedComm
     throw refuse('bad-signature', `signature check failed: ${(err as Error).message}`);
   }
   if (!ok) throw refuse('bad-signature', 'the signature does not verify against the authority key');
+  return checkSigned(signed, commandId, m[2], ctx, topicType);
+}
+
+/** The checks after the signature verified (the signed part may now be parsed). */
+function checkSigned(signed: Buffer, commandId: string, sig: string, ctx: VerifyContext, topicType: string): VerifiedCommand {
+  const refuse = (reason: RefusalReason, msg: string, type: string | null = topicType) => new CommandRefusedError(reason, msg, commandId, type, true);
 
   // Signed by the authority from here on: parsing is safe.
   let parsed: unknown;
@@ -192,7 +200,7 @@ export function verifyCommand(payload: Buffer, ctx: VerifyContext): VerifiedComm
   if (expires - issued > ctx.maxLifetimeS * 1000) {
     throw refuse('malformed', `the command is valid for ${Math.round((expires - issued) / 1000)} s, more than the ${ctx.maxLifetimeS} s allowed`, type);
   }
-  const env: VerifiedCommand = { v: ENVELOPE_VERSION, commandId, sig: m[2], signed: fields };
+  const env: VerifiedCommand = { v: ENVELOPE_VERSION, commandId, sig, signed: fields };
   const now = ctx.now.getTime();
   let outside: VerifiedCommand['outsideWindow'];
   let why = '';

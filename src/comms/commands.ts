@@ -31,9 +31,36 @@ export interface CommandAuditEntry {
   at: string;
 }
 
+/**
+ * Unsigned refusals over the rate (see CommandProcessorDeps.unsignedRefusals), summed up in one
+ * entry per window instead of one each: who can publish garbage on the broker cannot make the unit
+ * spend its time on fsyncs.
+ */
+export interface CommandRefusalsSummaryEntry {
+  event: 'command-refusals-summarised';
+  /** Refusals not answered and not audited one by one in [from, at]. */
+  count: number;
+  byReason: Partial<Record<RefusalReason, number>>;
+  from: string;
+  at: string;
+}
+
 /** Where audit entries go (src/audit/ provides the hash-chained log; ids only, no biometrics). */
 export interface CommandAudit {
-  append(entry: CommandAuditEntry): void;
+  append(entry: CommandAuditEntry | CommandRefusalsSummaryEntry): void;
+}
+
+/**
+ * Refusals of commands whose signature did not verify (garbage, oversized, forged) are answered
+ * and audited one by one up to a token-bucket rate; the rest are counted and summed up.
+ */
+export interface UnsignedRefusalLimits {
+  /** Sustained answers per second (mqtt.commands.unsignedRefusalsPerS). */
+  perS: number;
+  /** Burst (mqtt.commands.unsignedRefusalsBurst). */
+  burst: number;
+  /** A summary entry is written this long after the first refusal over the rate. */
+  summaryAfterS: number;
 }
 
 export interface CommandProcessorDeps {
@@ -46,63 +73,120 @@ export interface CommandProcessorDeps {
   /** Publishes the cmd-result (UnitLink.publishCommandResult). */
   reply: (r: CommandResultMessage) => void;
   limits: CommandLimits;
+  /** Default: 10/s, burst 100, summary after 10 s. */
+  unsignedRefusals?: UnsignedRefusalLimits;
   logger: Logger;
   now?: () => Date;
 }
+
+/** A token bucket; time is passed in (pure). */
+export class TokenBucket {
+  private tokens: number;
+  private last: number | undefined;
+  constructor(private readonly perS: number, private readonly burst: number) {
+    this.tokens = burst;
+  }
+  take(nowMs: number): boolean {
+    if (this.last !== undefined) this.tokens = Math.min(this.burst, this.tokens + (Math.max(0, nowMs - this.last) / 1000) * this.perS);
+    this.last = nowMs;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+type Checked = { ok: true; env: VerifiedCommand } | { ok: false; refusal: CommandRefusedError };
 
 const MAX_BUNDLE_B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export class CommandProcessor {
   private readonly now: () => Date;
   private readonly log: Logger;
-  /** Commands run one at a time, in arrival order. */
-  private chain: Promise<void> = Promise.resolve();
+  /** Signed commands run one at a time, in arrival order. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly limits: UnsignedRefusalLimits;
+  private readonly bucket: TokenBucket;
+  private suppressed: { count: number; byReason: Partial<Record<RefusalReason, number>>; from: Date } | undefined;
+  private summaryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: CommandProcessorDeps) {
     this.now = deps.now ?? (() => new Date());
     this.log = deps.logger.child({ component: 'commands' });
+    this.limits = deps.unsignedRefusals ?? { perS: 10, burst: 100, summaryAfterS: 10 };
+    this.bucket = new TokenBucket(this.limits.perS, this.limits.burst);
   }
 
-  /** Listener for UnitLink.onCommand. Never throws. */
+  /**
+   * Listener for UnitLink.onCommand. Never throws. A command whose signature does not verify is
+   * refused at once, outside the queue (rate-limited, see UnsignedRefusalLimits), so a flood of
+   * garbage never delays a signed command; signed commands run one at a time in arrival order.
+   */
   readonly onCommand = (topicType: string, payload: Buffer): void => {
+    const now = this.now();
+    let checked: Checked;
+    try {
+      checked = this.check(topicType, payload, now);
+    } catch (err) {
+      this.log.error('command check failed unexpectedly', { command: topicType, error: err as Error });
+      return;
+    }
+    if (!checked.ok && !checked.refusal.authenticated) {
+      this.refuseUnsigned(checked.refusal, now);
+      return;
+    }
     this.chain = this.chain
-      .then(() => this.handle(topicType, payload))
+      .then(() => this.process(checked, now))
       .then(
         () => undefined,
         (err: Error) => this.log.error('command handling failed', { command: topicType, error: err }),
       );
   };
 
-  /** Resolves when every command received so far has been handled (tests, shutdown). */
-  idle(): Promise<void> {
-    return this.chain;
+  /** Resolves when every command received so far has been handled (tests, shutdown); writes a pending refusal summary. */
+  async idle(): Promise<void> {
+    await this.chain;
+    this.flushSummary(this.now());
   }
 
+  /** Handle one command to its result (queued commands first). Every refusal answered: no rate limit here. */
   async handle(topicType: string, payload: Buffer): Promise<CommandResultMessage> {
+    await this.chain;
     const now = this.now();
-    let env: VerifiedCommand | undefined;
+    return this.process(this.check(topicType, payload, now), now);
+  }
+
+  /** The stateless checks: envelope, signature, window, type, body. */
+  private check(topicType: string, payload: Buffer, now: Date): Checked {
     try {
-      env = verifyCommand(payload, { ...this.deps.limits, unitId: this.deps.unitId, authorityPublic: this.deps.authorityPublic, now, topicType });
+      const env = verifyCommand(payload, { ...this.deps.limits, unitId: this.deps.unitId, authorityPublic: this.deps.authorityPublic, now, topicType });
       const f = env.signed;
       if (!(COMMAND_TYPES as readonly string[]).includes(f.type)) {
-        throw new CommandRefusedError('unknown-type', `unknown command type '${f.type}' (known: ${COMMAND_TYPES.join(', ')})`, env.commandId, f.type);
+        throw new CommandRefusedError('unknown-type', `unknown command type '${f.type}' (known: ${COMMAND_TYPES.join(', ')})`, env.commandId, f.type, true);
       }
       checkBody(env);
-      const unsaved = (e: Error) => this.log.error('cannot store the command id (kept in memory until restart); the command goes on', { commandId: env?.commandId, error: e });
-      if (!this.deps.seen.remember(env.commandId, rememberUntil(env, now, this.deps.limits.maxLifetimeS), now, unsaved)) {
-        throw new CommandRefusedError('replayed', `command ${env.commandId} was already received: refused as a replay`, env.commandId, f.type);
-      }
-      if (env.outsideWindow) {
-        this.log.warn('end-session outside its validity window accepted: ending is always safe (check the unit clock)', {
-          commandId: env.commandId, window: env.outsideWindow, issuedAt: f.issuedAt, expiresAt: f.expiresAt, unitTime: now.toISOString(),
-        });
-      }
+      return { ok: true, env };
     } catch (err) {
-      if (err instanceof CommandRefusedError) return this.finish({ commandId: err.commandId, type: err.type, accepted: false, reason: err.reason, message: err.message }, now);
-      this.log.error('command check failed unexpectedly', { error: err as Error });
-      return this.finish({ commandId: env?.commandId ?? null, type: env?.signed.type ?? null, accepted: false, reason: 'malformed', message: (err as Error).message }, now);
+      if (err instanceof CommandRefusedError) return { ok: false, refusal: err };
+      throw err;
     }
+  }
+
+  private async process(checked: Checked, now: Date): Promise<CommandResultMessage> {
+    if (!checked.ok) {
+      const e = checked.refusal;
+      return this.finish({ commandId: e.commandId, type: e.type, accepted: false, reason: e.reason, message: e.message }, now);
+    }
+    const env = checked.env;
     const type = env.signed.type;
+    const unsaved = (e: Error) => this.log.error('cannot store the command id (kept in memory until restart); the command goes on', { commandId: env.commandId, error: e });
+    if (!this.deps.seen.remember(env.commandId, rememberUntil(env, now, this.deps.limits.maxLifetimeS), now, unsaved)) {
+      return this.finish({ commandId: env.commandId, type, accepted: false, reason: 'replayed', message: `command ${env.commandId} was already received: refused as a replay` }, now);
+    }
+    if (env.outsideWindow) {
+      this.log.warn('end-session outside its validity window accepted: ending is always safe (check the unit clock)', {
+        commandId: env.commandId, window: env.outsideWindow, issuedAt: env.signed.issuedAt, expiresAt: env.signed.expiresAt, unitTime: now.toISOString(),
+      });
+    }
     try {
       const result = await this.dispatch(type as CommandType, env, now);
       return this.finish({ commandId: env.commandId, type, accepted: true, result }, now);
@@ -110,6 +194,35 @@ export class CommandProcessor {
       const e = err as Error & { code?: unknown };
       const code = typeof e.code === 'string' ? e.code : undefined;
       return this.finish({ commandId: env.commandId, type, accepted: false, reason: 'failed', code, message: e.message }, now);
+    }
+  }
+
+  private refuseUnsigned(e: CommandRefusedError, now: Date): void {
+    if (this.bucket.take(now.getTime())) {
+      this.finish({ commandId: e.commandId, type: e.type, accepted: false, reason: e.reason, message: e.message }, now);
+      return;
+    }
+    if (!this.suppressed) {
+      this.suppressed = { count: 0, byReason: {}, from: now };
+      this.log.warn('unsigned commands arrive faster than the refusal rate: the rest are counted, not answered one by one', { perS: this.limits.perS, burst: this.limits.burst });
+      this.summaryTimer = setTimeout(() => this.flushSummary(this.now()), this.limits.summaryAfterS * 1000);
+      this.summaryTimer.unref();
+    }
+    this.suppressed.count++;
+    this.suppressed.byReason[e.reason] = (this.suppressed.byReason[e.reason] ?? 0) + 1;
+  }
+
+  private flushSummary(now: Date): void {
+    const s = this.suppressed;
+    if (!s) return;
+    this.suppressed = undefined;
+    if (this.summaryTimer) clearTimeout(this.summaryTimer);
+    this.summaryTimer = undefined;
+    this.log.warn('unsigned command refusals summed up', { count: s.count, byReason: s.byReason });
+    try {
+      this.deps.audit.append({ event: 'command-refusals-summarised', count: s.count, byReason: s.byReason, from: s.from.toISOString(), at: now.toISOString() });
+    } catch (err) {
+      this.log.error('cannot write the command refusal summary to the audit', { count: s.count, error: err as Error });
     }
   }
 
@@ -158,7 +271,7 @@ function rememberUntil(env: VerifiedCommand, now: Date, maxLifetimeS: number): D
 function checkBody(env: CommandEnvelope): void {
   const b = env.signed.body as Record<string, unknown>;
   const type = env.signed.type;
-  const bad = (msg: string) => new CommandRefusedError('malformed', `${type}: ${msg}`, env.commandId, type);
+  const bad = (msg: string) => new CommandRefusedError('malformed', `${type}: ${msg}`, env.commandId, type, true);
   if (type === 'start-session') {
     if (typeof b.bundle !== 'string' || b.bundle.length === 0 || !MAX_BUNDLE_B64.test(b.bundle)) throw bad('body.bundle must be the watchlist bundle in base64');
   } else if (type === 'adjudicate') {

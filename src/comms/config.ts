@@ -94,6 +94,14 @@ export const MqttConfigSchema = z.strictObject({
       maxLifetimeS: z.number().int().min(1).default(24 * 3600),
       /** Tolerated clock difference between the authority and the unit. */
       clockSkewS: z.number().int().min(0).default(120),
+      /**
+       * Commands whose signature does not verify (garbage, oversized, forged) are answered and
+       * audited one by one up to this rate (a token bucket of unsignedRefusalsBurst); the rest are
+       * counted, summed up in one audit entry per 10 s and not answered, so that anyone who can
+       * publish on the broker cannot keep the unit busy. Signed commands are never limited.
+       */
+      unsignedRefusalsPerS: z.number().min(0.1).default(10),
+      unsignedRefusalsBurst: z.number().int().min(1).default(100),
     })
     .prefault({}),
 });

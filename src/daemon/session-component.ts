@@ -125,9 +125,20 @@ export class SessionComponent implements Component {
         seen: new SeenCommands(this.seenDb),
         target,
         // The processor's `at` is the entry's time (the chain owns the field), its `type` the command's.
-        audit: { append: ({ at, type, event: _event, ...e }) => deps.audit.append({ ...e, type: e.accepted ? 'command.accepted' : 'command.refused', commandType: type }, new Date(at)) },
+        audit: {
+          append: (entry) => {
+            if (entry.event === 'command-refusals-summarised') {
+              const { at, event: _event, ...e } = entry;
+              deps.audit.append({ ...e, type: 'command.refusals-summarised' }, new Date(at));
+              return;
+            }
+            const { at, type, event: _event, ...e } = entry;
+            deps.audit.append({ ...e, type: e.accepted ? 'command.accepted' : 'command.refused', commandType: type }, new Date(at));
+          },
+        },
         reply: (r) => link.publishCommandResult(r),
         limits: cfg.mqtt.commands,
+        unsignedRefusals: { perS: cfg.mqtt.commands.unsignedRefusalsPerS, burst: cfg.mqtt.commands.unsignedRefusalsBurst, summaryAfterS: 10 },
         logger: log,
       });
       link.onCommand(this.processor.onCommand);

@@ -120,3 +120,56 @@ t.test('signed commands over a real Mosquitto', { skip }, async (t) => {
     t.ok(seen2.has(cmd.commandId), 'another connection to the state file sees the id');
   });
 });
+
+t.test('a flood of unsigned commands: refusals answered up to the rate, the rest summed up in the audit; a signed ping is not queued behind them', { skip }, async (t) => {
+  const unitId = 'van-flood';
+  const limits = { perS: 1, burst: 20, summaryAfterS: 1 };
+  const { broker, authority, impostor, link, audit, session } = await startCommandUnit(t, unitId, { maxPayloadBytes: 64 * 1024, unsignedRefusals: limits });
+  t.ok(await link.waitConnected(5000));
+  const central: MqttClient = await connectClient(broker, 'central');
+  t.teardown(() => { central.end(true); });
+  const results = collect(central);
+  await central.subscribeAsync(`lfr/v1/${unitId}/cmd-result`, { qos: 1 });
+
+  const n = 300;
+  const t0 = Date.now();
+  for (let i = 0; i < n; i++) {
+    const kind = i % 3;
+    const payload = kind === 0
+      ? `{"v":2,"commandId":"garbage-${i}`
+      : kind === 1
+        ? JSON.stringify(signCommand({ type: 'end-session', unitId, body: {}, now: new Date() }, impostor.privateKey))
+        : Buffer.alloc(20 * 1024, 0x20);
+    await central.publishAsync(commandTopic(unitId, kind === 2 ? 'adjudicate' : 'end-session'), payload, { qos: 1 });
+  }
+  const ping = signCommand({ type: 'ping', unitId, body: {}, now: new Date() }, authority.privateKey);
+  await central.publishAsync(commandTopic(unitId, 'ping'), JSON.stringify(ping), { qos: 1 });
+  await waitFor(() => results.some((r) => r.json.commandId === ping.commandId), 10_000, 'the ping answer');
+  const pingEntry = audit.findIndex((e) => e.event === 'command' && e.commandId === ping.commandId);
+  t.match(audit[pingEntry], { event: 'command', accepted: true, type: 'ping' }, 'the signed ping is accepted and audited');
+  const elapsedS = (Date.now() - t0) / 1000;
+  const allowed = limits.burst + Math.ceil(elapsedS * limits.perS) + 1;
+  t.ok(pingEntry <= allowed, `at most the burst plus the rate of unsigned refusals were written before the ping (${pingEntry} entries, ${allowed} allowed in ${elapsedS.toFixed(1)} s)`);
+  await waitFor(() => audit.some((e) => e.event === 'command-refusals-summarised'), 5000, 'the refusal summary');
+  const answered = audit.filter((e) => e.event === 'command' && !e.accepted).length;
+  const summaries = audit.filter((e) => e.event === 'command-refusals-summarised');
+  const summed = summaries.reduce((a, e) => a + (e.event === 'command-refusals-summarised' ? e.count : 0), 0);
+  t.equal(answered + summed, n, `every unsigned refusal is either audited (${answered}) or counted in a summary (${summed})`);
+  t.ok(answered <= allowed + Math.ceil(limits.perS * 2), `refusals answered one by one are limited (${answered})`);
+  const byReason: Record<string, number> = {};
+  for (const e of summaries) if (e.event === 'command-refusals-summarised') for (const [k, v] of Object.entries(e.byReason)) byReason[k] = (byReason[k] ?? 0) + (v ?? 0);
+  t.same(Object.keys(byReason).sort(), ['bad-signature', 'malformed', 'oversized'], 'the summary counts by reason');
+  await waitFor(() => results.length >= answered + 1, 5000, 'the cmd-results');
+  t.equal(results.filter((r) => r.json.accepted === false).length, answered, 'a cmd-result for exactly the refusals audited one by one');
+  t.equal(session.calls.length, 0, 'nothing reached the session');
+});
+
+t.test('TokenBucket: the burst at once, then the rate', async (t) => {
+  const { TokenBucket } = await import('../../src/comms/commands');
+  const b = new TokenBucket(2, 3);
+  t.same([b.take(0), b.take(0), b.take(0), b.take(0)], [true, true, true, false], 'a burst of 3');
+  t.equal(b.take(400), false, '0.8 tokens after 400 ms');
+  t.equal(b.take(500), true, 'one token after 500 ms at 2/s');
+  t.equal(b.take(10_000), true, 'refilled after a long pause');
+  t.same([b.take(10_000), b.take(10_000), b.take(10_000)], [true, true, false], 'but never above the burst');
+});

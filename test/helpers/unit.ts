@@ -8,7 +8,7 @@ import { UnitLink } from '../../src/comms/link';
 import { createMemoryLogger } from '../../src/log';
 import { MosquittoBroker } from './mosquitto';
 import { RecordingSession } from './fake-session';
-import { CommandProcessor, type CommandAuditEntry } from '../../src/comms/commands';
+import { CommandProcessor, type CommandAuditEntry, type CommandRefusalsSummaryEntry, type UnsignedRefusalLimits } from '../../src/comms/commands';
 import { openCommsDatabase } from '../../src/comms/outbox';
 import { SeenCommands } from '../../src/comms/seen-commands';
 import type { Test } from 'tap';
@@ -60,7 +60,7 @@ export function makeLink(broker: MosquittoBroker, unitId: string, stateDir: stri
 export async function startCommandUnit(
   t: Test,
   unitId: string,
-  opts: { maxPayloadBytes?: number; now?: () => Date; link?: Record<string, unknown> } = {},
+  opts: { maxPayloadBytes?: number; now?: () => Date; link?: Record<string, unknown>; unsignedRefusals?: UnsignedRefusalLimits } = {},
 ) {
   const broker = await MosquittoBroker.create();
   await broker.start();
@@ -75,12 +75,13 @@ export async function startCommandUnit(
   const db = openCommsDatabase(path.join(stateDir, 'outbox.sqlite'));
   const seen = new SeenCommands(db);
   const session = new RecordingSession();
-  const audit: CommandAuditEntry[] = [];
+  const audit: (CommandAuditEntry | CommandRefusalsSummaryEntry)[] = [];
   const processor = new CommandProcessor({
     unitId, version: '0.1.0-test', authorityPublic: authority.publicKey, seen, target: session, audit: { append: (e) => audit.push(e) },
     reply: (r) => link.publishCommandResult(r), limits: { maxPayloadBytes: opts.maxPayloadBytes ?? 1 << 20, maxSmallPayloadBytes: 16 * 1024, maxLifetimeS: 3600, clockSkewS: 60 }, logger, now: opts.now,
+    unsignedRefusals: opts.unsignedRefusals,
   });
   link.onCommand(processor.onCommand);
   t.teardown(async () => { await link.stop(); db.close(); });
-  return { broker, dir, stateDir, unitKeys, authority, impostor, link, logger, seen, session, audit };
+  return { broker, dir, stateDir, unitKeys, authority, impostor, link, logger, seen, session, audit, processor };
 }
