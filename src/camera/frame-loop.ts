@@ -3,6 +3,12 @@
  * tracker -> matcher -> decision), repeat. Frames that arrive while one is being processed are
  * not queued: the camera keeps only the newest and counts the others as dropped. Measures
  * frame-to-decision latency (frame left the appsink -> processFrame resolved).
+ *
+ * A frame whose processing throws (vision down or restarting, a failed inference) is counted as
+ * failed, never as processed: `processed` and `processedFps` are frames that went all the way
+ * through; latency is measured on those only. Failures are logged without flooding: the first of
+ * a run at once, then one line per `failureLogIntervalMs` with the count and the last error, and
+ * one line when frames go through again.
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log';
@@ -13,8 +19,12 @@ export interface FrameProvider {
 }
 
 export interface FrameLoopStats {
+  /** Frames processed successfully. */
   processed: number;
-  errors: number;
+  /** Frames whose processing failed (not in `processed`). */
+  failed: number;
+  /** The last failure's message, until a frame is processed again. */
+  lastError: string | null;
   processedFps: number;
   latencyMs: { p50: number; p95: number; max: number };
 }
@@ -30,7 +40,12 @@ export class FrameLoop {
   private running = false;
   private loop?: Promise<void>;
   private processed = 0;
-  private errors = 0;
+  private failed = 0;
+  private lastError: string | null = null;
+  /** Failures in the current run of failures, and those not logged yet. */
+  private failRun = 0;
+  private failUnlogged = 0;
+  private failLoggedAt = 0;
   private firstAt = 0;
   private lastAt = 0;
   private readonly latencies: number[] = [];
@@ -40,7 +55,7 @@ export class FrameLoop {
     private readonly source: FrameProvider,
     private readonly processFrame: (frame: Frame) => Promise<void>,
     private readonly logger: Logger,
-    private readonly opts: { latencyWindow?: number; now?: () => number } = {},
+    private readonly opts: { latencyWindow?: number; now?: () => number; failureLogIntervalMs?: number } = {},
   ) {}
 
   /** Start; the returned promise resolves when the source ends (or stop() was called). */
@@ -61,7 +76,8 @@ export class FrameLoop {
     const secs = (this.lastAt - this.firstAt) / 1000;
     return {
       processed: this.processed,
-      errors: this.errors,
+      failed: this.failed,
+      lastError: this.lastError,
       processedFps: secs > 0 ? (this.processed - 1) / secs : 0,
       latencyMs: { p50: percentile(this.latencies, 50), p95: percentile(this.latencies, 95), max: this.latencies.length ? Math.max(...this.latencies) : 0 },
     };
@@ -79,10 +95,11 @@ export class FrameLoop {
       try {
         await this.processFrame(frame);
       } catch (err) {
-        this.errors++;
-        this.logger.error('frame processing failed', { error: err as Error, seq: frame.seq });
+        this.onFailure(err as Error, frame.seq);
+        continue;
       }
       const done = this.now();
+      if (this.failRun > 0) this.onRecovered();
       if (this.processed === 0) this.firstAt = done;
       this.lastAt = done;
       this.processed++;
@@ -91,5 +108,31 @@ export class FrameLoop {
       else this.latencies[this.latencyPos++ % window] = latency;
     }
     this.running = false;
+  }
+
+  private onFailure(err: Error, seq: number): void {
+    this.failed++;
+    this.failRun++;
+    this.lastError = err.message;
+    const now = this.now();
+    const interval = this.opts.failureLogIntervalMs ?? 5000;
+    if (this.failRun === 1) {
+      this.logger.error('frame processing failed', { error: err, seq });
+      this.failLoggedAt = now;
+      this.failUnlogged = 0;
+    } else if (now - this.failLoggedAt >= interval) {
+      this.logger.error('frames still failing', { failedSinceLastLine: this.failUnlogged + 1, failedInRun: this.failRun, lastError: err.message, seq });
+      this.failLoggedAt = now;
+      this.failUnlogged = 0;
+    } else {
+      this.failUnlogged++;
+    }
+  }
+
+  private onRecovered(): void {
+    this.logger.info('frames processed again', { failedInRun: this.failRun });
+    this.failRun = 0;
+    this.failUnlogged = 0;
+    this.lastError = null;
   }
 }

@@ -23,9 +23,12 @@ export function formatMessage(topic: string, payload: unknown, retained = false)
     }
     case 'health': {
       const h = p as unknown as HealthMessage;
-      const cam = h.camera ? `camera ${h.camera.state} ${h.camera.fpsIn}/${h.camera.fpsProcessed}/${h.camera.fpsDropped} fps in/proc/drop` : 'camera -';
+      const cam = h.camera ? `camera ${h.camera.state} ${h.camera.fpsIn}/${h.camera.fpsProcessed}/${h.camera.fpsFailed ?? 0}/${h.camera.fpsDropped} fps in/proc/failed/drop` : 'camera -';
+      // components not running (vision restarting, camera down ...) and a withheld watchdog are named
+      const notRunning = (h.components ?? []).filter((c) => c.state !== 'running').map((c) => `${c.name} ${c.state}${c.restarts ? ` (${c.restarts} restarts)` : ''}${c.reason ? `: ${c.reason}` : ''}`);
+      const trouble = [...notRunning, ...(h.watchdog?.withheld ? [`WATCHDOG WITHHELD: ${h.watchdog.reason}`] : [])];
       const temps = Object.values(h.temperaturesC ?? {});
-      return `${head} ${cam}, provider ${h.provider ?? '-'}, cpu ${pct(h.cpu?.usagePercent)}, mem ${pct(h.memory?.usedPercent)}, disk ${pct(h.disk?.usedPercent)}, gpu ${pct(h.gpu?.loadPercent)}, max ${temps.length ? Math.max(...temps) : '-'}°C, outbox ${h.outbox?.depth ?? '-'}, session ${h.session?.state ?? '-'}, up ${h.uptimeS}s${tail}`;
+      return `${head} ${cam}, provider ${h.provider ?? '-'}, cpu ${pct(h.cpu?.usagePercent)}, mem ${pct(h.memory?.usedPercent)}, disk ${pct(h.disk?.usedPercent)}, gpu ${pct(h.gpu?.loadPercent)}, max ${temps.length ? Math.max(...temps) : '-'}°C, outbox ${h.outbox?.depth ?? '-'}, session ${h.session?.state ?? '-'}, up ${h.uptimeS}s${trouble.length ? `; ${trouble.join('; ')}` : ''}${tail}`;
     }
     case 'session': {
       const s = p as unknown as SessionMessage;

@@ -192,7 +192,7 @@ export const replayCommand: Command = async (argv, io) => {
       threshold: r(basis.threshold, 4), thresholdSource, falseAlertRate, watchlistSize: subjects.length,
       ...(basis.decidingGroup ? { decidingGroup: basis.decidingGroup } : {}),
       rule: cfg.recognition.decision.rule, realtime: !!values.realtime, provider: vision.provider,
-      cameraReconnects: cam.reconnects, frameErrors: s.errors,
+      cameraReconnects: cam.reconnects, frameErrors: s.failed,
       rssMb: { start: r(rssStart / 1048576, 1), end: r(process.memoryUsage().rss / 1048576, 1) },
     };
     if (truth) {
@@ -201,7 +201,7 @@ export const replayCommand: Command = async (argv, io) => {
     }
     if (values.json) io.stdout(JSON.stringify(summary) + '\n');
     else io.stdout(Object.entries(summary).filter(([k]) => k !== 'type').map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('\n') + '\n');
-    return s.errors > 0 ? 1 : 0;
+    return s.failed > 0 ? 1 : 0;
   } finally {
     await camera?.stop();
     await vision.close();

@@ -163,7 +163,14 @@ export interface CommandResultMessage {
 export interface CameraHealth {
   state: string;
   fpsIn: number;
+  /** Frames processed all the way through (vision, tracker, matcher, decision) per second. */
   fpsProcessed: number;
+  /** Frames whose processing failed per second (vision down or restarting, a failed inference): not in fpsProcessed. */
+  fpsFailed: number;
+  /** Failed frames since start. */
+  framesFailed: number;
+  /** The last frame failure while frames are failing; null once frames go through again. */
+  lastFrameError: string | null;
   fpsDropped: number;
   reconnectsLastHour: number;
   stallsLastHour: number;
@@ -192,6 +199,15 @@ export interface OutboxHealth {
   held: number;
 }
 
+export interface ComponentHealth {
+  name: string;
+  state: 'stopped' | 'starting' | 'running' | 'restarting' | 'failed' | 'stopping';
+  /** Why it is restarting or failed; null otherwise. */
+  reason: string | null;
+  /** Restarts at run time (camera process, vision worker) since the daemon started. */
+  restarts: number;
+}
+
 /** `health` (QoS 0, retained, every mqtt.healthIntervalS). Fields a unit cannot measure are null. */
 export interface HealthMessage {
   v: 1;
@@ -218,6 +234,18 @@ export interface HealthMessage {
   audit: { segment: number; held: number; lost: number } | null;
   session: { state: SessionState; sessionId: string | null };
   mqtt: { reconnects: number };
+  /**
+   * Each daemon component and each supervised part (camera, vision) with its run-time state:
+   * starting, running, restarting (reason, restart count), failed (reason), stopping, stopped.
+   */
+  components: ComponentHealth[];
+  /**
+   * The systemd watchdog: `enabled` when the unit asked for one (WatchdogSec); `withheld` while
+   * recognition is stuck (the camera streams but no frame went through for daemon.loopStuckS,
+   * e.g. every frame fails), with the reason: systemd then restarts the unit. Reported with or
+   * without systemd.
+   */
+  watchdog: { enabled: boolean; withheld: boolean; reason: string | null };
   /** Wall clock against the monotonic clock since start (src/health/clock.ts); null when not measured. */
   clock: { offsetS: number; largestS: number; jumped: boolean; jumps: number; thresholdS: number } | null;
 }

@@ -4,11 +4,14 @@
  * WATCHDOG while the loop is alive, STOPPING on shutdown. On SIGTERM the session is ended and
  * wiped and its record handed to the outbox (and flushed, bounded) before anything stops.
  */
+import { performance } from 'node:perf_hooks';
 import type { Config } from '../config';
 import { HealthReporter } from '../health/reporter';
 import { MachineProbe, type HealthInputs } from '../health/sampler';
 import type { Logger } from '../log';
 import { ModelError, verifyModels, type VerifiedModels } from '../models/manifest';
+import type { ComponentHealth, HealthMessage } from '../comms/messages';
+import { StuckDetector, type StuckVerdict } from './stuck';
 import { loadUnitKeys, type UnitKeys } from '../watchlist/keys';
 import { AuditComponent } from './audit-component';
 import { daemonBudgets, type DaemonBudgets } from './budgets';
@@ -55,6 +58,8 @@ export class Daemon {
   private models: VerifiedModels | undefined;
   private keys: UnitKeys | undefined;
   private watchdogTimer: NodeJS.Timeout | undefined;
+  private readonly stuck: StuckDetector;
+  private verdict: StuckVerdict = { stuck: false, reason: null, idleMs: 0 };
   private stopping: Promise<void> | undefined;
   /** Fires when stop() is called: a start in progress stops waiting (no READY, no watchdog). */
   private readonly stopRequested = new AbortController();
@@ -85,8 +90,11 @@ export class Daemon {
       logger,
       now: this.now,
     });
+    this.stuck = new StuckDetector(cfg.daemon.loopStuckS * 1000);
     this.recognition = new RecognitionComponent(cfg, {
       models: () => this.verified(),
+      verifyModels: () => verifyModels(cfg.models),
+      report: (name, state, error, restarts) => this.lifecycle.report(name, state, error, restarts),
       decider: this.decider,
       session: {
         sessionId: () => (this.session.active ? this.session.session?.info().id : undefined),
@@ -112,6 +120,8 @@ export class Daemon {
           audit: this.auditHealth(),
           session: { state: info?.state ?? 'idle', sessionId: info?.id ?? null },
           mqttReconnects: this.link.link?.reconnectCount() ?? 0,
+          components: this.componentHealth(),
+          watchdog: this.watchdogHealth(),
         };
       },
       publish: (h) => this.link.link?.publishHealth(h),
@@ -132,6 +142,14 @@ export class Daemon {
     const link = this.link.link;
     const u = link?.unstoredStats();
     return { depth: link?.outboxDepth() ?? 0, dropped: link?.outboxDropped() ?? 0, deadLetters: link?.outboxDeadLetters() ?? 0, atRisk: u?.atRisk ?? 0, held: u?.held ?? 0 };
+  }
+
+  private componentHealth(): ComponentHealth[] {
+    return this.lifecycle.statuses().map((c) => ({ name: c.name, state: c.state, reason: c.state === 'running' || c.state === 'stopped' ? null : (c.error ?? null), restarts: c.restarts ?? 0 }));
+  }
+
+  private watchdogHealth(): HealthMessage['watchdog'] {
+    return { enabled: this.notifier.watchdogMs > 0, withheld: this.verdict.stuck, reason: this.verdict.reason };
   }
 
   private auditHealth(): HealthInputs['audit'] {
@@ -175,28 +193,26 @@ export class Daemon {
   }
 
   /**
-   * Ping systemd's watchdog at half its interval while the event loop runs and the frame loop is
-   * not stuck (camera streaming but no frame processed for daemon.loopStuckS).
+   * Every second (or half WatchdogSec if shorter): is recognition stuck (StuckDetector: the camera
+   * streams but no frame went through for daemon.loopStuckS, failed frames not counting)? While it
+   * is, the watchdog ping is withheld (systemd restarts the unit) and health says why; otherwise
+   * systemd's watchdog is pinged while the event loop runs.
    */
   private startWatchdog(): void {
     const ms = this.notifier.watchdogMs;
-    if (!ms) return;
-    let lastProcessed = -1;
-    let lastProgress = Date.now();
+    const period = ms ? Math.max(200, Math.min(1000, Math.floor(ms / 2))) : 1000;
     this.watchdogTimer = setInterval(() => {
-      const processed = this.recognition.loop?.stats().processed ?? 0;
-      if (processed !== lastProcessed) {
-        lastProcessed = processed;
-        lastProgress = Date.now();
-      }
+      const s = this.recognition.loop?.stats();
       const streaming = this.recognition.camera?.state === 'streaming';
-      const stuck = streaming && Date.now() - lastProgress > this.opts.config.daemon.loopStuckS * 1000;
-      if (stuck) {
-        this.opts.logger.error('frame loop stuck: withholding the watchdog ping so that systemd restarts the unit');
-        return;
+      const was = this.verdict.stuck;
+      this.verdict = this.stuck.observe({ processed: s?.processed ?? 0, failed: s?.failed ?? 0 }, streaming, performance.now());
+      if (this.verdict.stuck && !was) {
+        this.opts.logger.error(`recognition stuck: ${this.verdict.reason}; ${ms ? 'withholding the watchdog ping so that systemd restarts the unit' : 'no systemd watchdog to withhold'}`, { lastFrameError: s?.lastError ?? null });
+      } else if (!this.verdict.stuck && was) {
+        this.opts.logger.info('recognition going again: watchdog pings resume');
       }
-      this.notifier.watchdog();
-    }, Math.max(500, Math.floor(ms / 2)));
+      if (!this.verdict.stuck && ms) this.notifier.watchdog();
+    }, period);
     this.watchdogTimer.unref();
   }
 

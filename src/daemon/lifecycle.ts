@@ -23,13 +23,15 @@ export interface Component {
   readonly remedy?: string;
 }
 
-export type ComponentState = 'stopped' | 'starting' | 'running' | 'failed' | 'stopping';
+export type ComponentState = 'stopped' | 'starting' | 'running' | 'restarting' | 'failed' | 'stopping';
 
 export interface ComponentStatus {
   name: string;
   state: ComponentState;
   error?: string;
   remedy?: string;
+  /** Restarts at run time by the component's own supervisor (camera process, vision worker). */
+  restarts?: number;
 }
 
 export class StartupError extends Error {
@@ -77,6 +79,8 @@ function race(p: Promise<Settled>, ms: number, signal?: AbortSignal): Promise<Se
 
 export class Lifecycle {
   private readonly status = new Map<string, ComponentStatus>();
+  /** Parts of a component with their own run-time state (camera, vision), in the order first reported. */
+  private readonly parts = new Map<string, ComponentStatus>();
   private started: Component[] = [];
   private readonly stopRequested = new AbortController();
   private starting: Promise<unknown> | undefined;
@@ -217,14 +221,23 @@ export class Lifecycle {
   }
 
   statuses(): ComponentStatus[] {
-    return this.components.map((c) => ({ ...this.status.get(c.name)! }));
+    return [...this.components.map((c) => ({ ...this.status.get(c.name)! })), ...[...this.parts.values()].map((p) => ({ ...p }))];
   }
 
-  /** Mark a running component as failed at run time (e.g. the camera went down for good). */
-  report(name: string, state: ComponentState, error?: string): void {
-    const st = this.status.get(name);
-    if (!st) return;
+  /**
+   * A run-time state change of a component, or of a part of one that has its own supervisor
+   * (e.g. 'camera' and 'vision' inside 'camera+vision'): starting, running, restarting (with the
+   * reason and the restart count), failed. Parts appear in statuses() from their first report.
+   */
+  report(name: string, state: ComponentState, error?: string, restarts?: number): void {
+    let st = this.status.get(name) ?? this.parts.get(name);
+    if (!st) {
+      st = { name, state };
+      this.parts.set(name, st);
+    }
     st.state = state;
     st.error = error;
+    if (restarts !== undefined) st.restarts = restarts;
+    this.logger.debug('component state', { component: name, state, ...(error ? { error } : {}), ...(restarts !== undefined ? { restarts } : {}) });
   }
 }

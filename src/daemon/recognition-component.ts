@@ -12,7 +12,7 @@ import { renderPipeline } from '../camera/pipeline-template';
 import { CameraSource } from '../camera/source';
 import type { Config } from '../config';
 import type { Logger } from '../log';
-import type { VerifiedModels } from '../models/manifest';
+import { ModelError, type VerifiedModels } from '../models/manifest';
 import { RecognitionChain, type ChainCounts, type FrameVision } from '../recognition/chain';
 import { releaseAlertCrop, type Alert } from '../recognition/decision';
 import type { Matcher } from '../recognition/matcher';
@@ -27,9 +27,20 @@ import { providerReason as providerReason_ } from '../vision/provider-reason';
 import { VisionWorker } from '../vision/worker-client';
 import { alertMessage } from './alert-message';
 import type { AuditComponent } from './audit-component';
-import type { Component } from './lifecycle';
+import type { Component, ComponentState } from './lifecycle';
+import { VisionSupervisor, type VisionState } from './vision-supervisor';
+import type { CameraState } from '../camera/source';
 import type { LinkComponent } from './link-component';
 import type { SessionDecider } from './session-decider';
+
+/** Camera and vision states as lifecycle states (health `components`). */
+const CAMERA_STATES: Record<CameraState, ComponentState> = { starting: 'starting', streaming: 'running', stalled: 'restarting', down: 'restarting', ended: 'stopped', stopped: 'stopped' };
+const VISION_STATES: Record<VisionState, ComponentState> = { starting: 'starting', running: 'running', restarting: 'restarting', failed: 'failed', stopped: 'stopped' };
+
+/** The manifest's sha256 per model key: a restart must find the same models as the start. */
+function modelHashes(m: VerifiedModels): string {
+  return Object.entries(m.manifest.models).map(([k, e]) => `${k}=${e.sha256}`).sort().join(',');
+}
 
 export interface ActiveSessionView {
   sessionId(): string | undefined;
@@ -60,13 +71,13 @@ class StageMeter {
 export class RecognitionComponent implements Component {
   readonly name = 'camera+vision';
   readonly remedy = 'check the camera settings (lfr-edge selftest) and the models (lfr-edge models verify)';
-  vision: VisionWorker | undefined;
+  vision: VisionSupervisor | undefined;
   camera: CameraSource | undefined;
   loop: FrameLoop | undefined;
   chain: RecognitionChain | undefined;
   private loopDone: Promise<void> | undefined;
   private readonly stages = new StageMeter();
-  private lastRates = { at: 0, framesIn: 0, processed: 0, dropped: 0 };
+  private lastRates = { at: 0, framesIn: 0, processed: 0, failed: 0, dropped: 0 };
   private lastFaces: Pick<ChainCounts, 'facesDetected' | 'facesEmbedded' | 'facesNotEmbedded' | 'notEmbedded'> = {
     facesDetected: 0, facesEmbedded: 0, facesNotEmbedded: 0, notEmbedded: { budget: 0, rate: 0, quality: 0 },
   };
@@ -78,6 +89,10 @@ export class RecognitionComponent implements Component {
     private readonly cfg: Config,
     private readonly deps: {
       models: () => VerifiedModels;
+      /** Verify the model files again (at every vision worker restart). */
+      verifyModels: () => VerifiedModels;
+      /** Run-time state of a part ('camera', 'vision'): Lifecycle.report. */
+      report: (name: string, state: ComponentState, error?: string, restarts?: number) => void;
       decider: SessionDecider;
       session: ActiveSessionView;
       link: LinkComponent;
@@ -96,13 +111,28 @@ export class RecognitionComponent implements Component {
       this.centralKey = loadPublicKey(cfg.mqtt.centralPublicKeyFile!, ['x25519']);
       log.info('alert crops on, sealed to the central key', { centralPublicKeyFile: cfg.mqtt.centralPublicKeyFile });
     }
-    this.vision = await VisionWorker.start(cfg.vision, deps.models(), log, { logLevel: cfg.logging.level as never, signal });
-    const vision = this.vision;
+    const first = deps.models();
+    const vision = new VisionSupervisor({
+      startWorker: async ({ restart, signal: sig }) => {
+        // a restart verifies every model file again (sha256) and opens fresh, checked sessions
+        const models = restart ? deps.verifyModels() : first;
+        if (restart && modelHashes(models) !== modelHashes(first)) {
+          throw new ModelError(`the model manifest changed since start (${modelHashes(first)} -> ${modelHashes(models)}): restart the unit to use new models (sessions and calibrations are keyed to them)`);
+        }
+        return VisionWorker.start(cfg.vision, models, log, { logLevel: cfg.logging.level as never, signal: sig });
+      },
+      backoff: { initialMs: cfg.vision.restartBackoff.initialSeconds * 1000, maxMs: cfg.vision.restartBackoff.maxSeconds * 1000, factor: cfg.vision.restartBackoff.factor },
+      logger: log.child({ component: 'vision-supervisor' }),
+      onStatus: (st) => deps.report('vision', VISION_STATES[st.state], st.reason ?? undefined, st.restarts),
+    });
+    this.vision = vision;
+    await vision.start(signal);
     // cancelled while the worker became ready: stop() (which always follows) closes it; no camera
     signal.throwIfAborted();
-    const reason = providerReason_(cfg.vision.providers, vision.provider, vision.attempts, vision.engines);
+    const w = vision.latest()!;
+    const reason = providerReason_(cfg.vision.providers, w.provider, w.attempts, w.engines);
     if (reason) {
-      log.warn('inference does not run as configured', { provider: vision.provider, preferred: cfg.vision.providers[0], reason, remedy: 'on a Jetson: check the TensorRT build of onnxruntime-node and rebuild the engines (docs/jetson.md)' });
+      log.warn('inference does not run as configured', { provider: w.provider, preferred: cfg.vision.providers[0], reason, remedy: 'on a Jetson: check the TensorRT build of onnxruntime-node and rebuild the engines (docs/jetson.md)' });
     }
     const metered: FrameVision = {
       detect: async (img, opts) => {
@@ -131,7 +161,12 @@ export class RecognitionComponent implements Component {
     let tracksSeen = 0;
     const chain = this.chain;
     // The unit's camera never "ends": EOS (a camera reboot, or a file used as the camera) restarts it.
-    this.camera = new CameraSource({ pipeline: renderPipeline(cfg.camera.template, cfg.camera.settings), logger: log, restartOnEos: true, ...cameraSourceTimings(cfg.camera) });
+    const camera = new CameraSource({ pipeline: renderPipeline(cfg.camera.template, cfg.camera.settings), logger: log, restartOnEos: true, ...cameraSourceTimings(cfg.camera) });
+    this.camera = camera;
+    camera.on('state', (st: CameraState) => {
+      const c = camera.stats();
+      deps.report('camera', CAMERA_STATES[st], st === 'streaming' ? undefined : c.lastError, c.reconnects);
+    });
     this.loop = new FrameLoop(this.camera, async (frame) => {
       await chain.processFrame(frame);
       const started = chain.counts.tracksStarted - chain.counts.tracksMerged; // a merged fragment is not a person
@@ -157,7 +192,7 @@ export class RecognitionComponent implements Component {
     await this.loopDone;
     this.chain?.endAll();
     await Promise.all(this.pendingAlerts);
-    await this.vision?.close();
+    await this.vision?.stop();
     this.vision = undefined;
   }
 
@@ -182,7 +217,7 @@ export class RecognitionComponent implements Component {
     const loop = this.loop?.stats();
     const latencyMs = { ...this.stages.takeMeans(), ...(loop ? { frameToDecisionP50: Math.round(loop.latencyMs.p50), frameToDecisionP95: Math.round(loop.latencyMs.p95) } : {}) };
     const faces = this.facesSinceLast();
-    const v = this.vision;
+    const v = this.vision?.latest();
     const providerReason = v ? providerReason_(this.cfg.vision.providers, v.provider, v.attempts, v.engines) : null;
     if (!cam || !loop) return { camera: null, latencyMs, provider: v?.provider ?? null, providerReason, faces };
     const now = Date.now();
@@ -192,12 +227,15 @@ export class RecognitionComponent implements Component {
       state: cam.state,
       fpsIn: rate(cam.framesIn, this.lastRates.framesIn),
       fpsProcessed: rate(loop.processed, this.lastRates.processed),
+      fpsFailed: rate(loop.failed, this.lastRates.failed),
+      framesFailed: loop.failed,
+      lastFrameError: loop.lastError,
       fpsDropped: rate(cam.framesDropped, this.lastRates.dropped),
       reconnectsLastHour: cam.reconnectsLastHour,
       stallsLastHour: cam.stallsLastHour,
       reason: cam.state === 'streaming' ? null : (cam.lastError ?? (cam.state === 'starting' ? 'starting: no frame yet' : null)),
     };
-    this.lastRates = { at: now, framesIn: cam.framesIn, processed: loop.processed, dropped: cam.framesDropped };
+    this.lastRates = { at: now, framesIn: cam.framesIn, processed: loop.processed, failed: loop.failed, dropped: cam.framesDropped };
     return { camera, latencyMs, provider: v?.provider ?? null, providerReason, faces };
   }
 

@@ -15,7 +15,7 @@ import { readdir, readFile, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log';
-import type { CameraHealth, FaceHealth, HealthMessage, OutboxHealth, SessionState } from '../comms/messages';
+import type { CameraHealth, ComponentHealth, FaceHealth, HealthMessage, OutboxHealth, SessionState } from '../comms/messages';
 import type { HealthConfig } from './config';
 
 export interface HealthInputs {
@@ -30,6 +30,10 @@ export interface HealthInputs {
   audit: HealthMessage['audit'];
   session: { state: SessionState; sessionId: string | null };
   mqttReconnects: number;
+  /** Component and part states (Lifecycle.statuses); [] when not fed. */
+  components?: ComponentHealth[];
+  /** The watchdog decision (Daemon); absent: not fed (reported as not enabled, not withheld). */
+  watchdog?: HealthMessage['watchdog'];
 }
 
 /** Pure: is the free space below either bound (bytes, percent of the total)? */
@@ -69,6 +73,8 @@ export function buildHealth(id: HealthIdentity, inputs: HealthInputs, machine: M
     audit: inputs.audit,
     session: inputs.session,
     mqtt: { reconnects: inputs.mqttReconnects },
+    components: inputs.components ?? [],
+    watchdog: inputs.watchdog ?? { enabled: false, withheld: false, reason: null },
     clock,
   };
 }

@@ -42,6 +42,12 @@ export const ZonesConfigSchema = z
 export type ZonesConfig = z.infer<typeof ZonesConfigSchema>;
 
 export const VisionConfigSchema = z.strictObject({
+  /** The vision worker's supervisor (src/daemon/vision-supervisor.ts): a crashed worker is restarted after this backoff, capped. */
+  restartBackoff: z.strictObject({
+    initialSeconds: z.number().gt(0).max(600).default(1),
+    maxSeconds: z.number().gt(0).max(3600).default(30),
+    factor: z.number().min(1).max(10).default(2),
+  }).prefault({}),
   /** Execution providers in order of preference; unavailable ones are skipped with the reason logged. */
   providers: z.array(z.enum(EXECUTION_PROVIDERS)).min(1).default(['tensorrt', 'cuda', 'cpu']),
   /** ORT intra-op threads per session (spinning is turned off). */

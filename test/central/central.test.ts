@@ -119,6 +119,11 @@ t.test('the console view formats every kind', async (t) => {
   t.equal(formatMessage('elsewhere/x', {}), undefined);
   t.match(formatMessage('lfr/v1/u1/status', { state: 'offline', version: '1', at: '2025-01-01T10:00:00Z' }), /10:00:00 u1\s+STATUS\s+offline \(connection lost: Last Will\)/);
   t.match(formatMessage('lfr/v1/u1/record', { sessionId: 's', startedAt: 'a', endedAt: '2025-01-01T11:00:00Z', endedBy: 'command', facesProcessed: 9, tracks: 3, alerts: 2, confirmed: 1, falseAlerts: 1, unadjudicated: 0, wipe: { ok: true } }), /faces 9, tracks 3, alerts 2 \(confirmed 1, false 1, open 0\), wipe ok/);
+  t.match(formatMessage('lfr/v1/u1/health', {
+    at: '2025-01-01T10:00:00Z', uptimeS: 60, camera: { state: 'streaming', fpsIn: 30, fpsProcessed: 0, fpsFailed: 29.5, fpsDropped: 0.5 },
+    components: [{ name: 'camera', state: 'running', reason: null, restarts: 0 }, { name: 'vision', state: 'failed', reason: 'detector model ultraface-320: x is missing', restarts: 3 }],
+    watchdog: { enabled: true, withheld: true, reason: 'every frame failed for 21 s (630 frames)' },
+  }), /camera streaming 30\/0\/29\.5\/0\.5 fps in\/proc\/failed\/drop.*; vision failed \(3 restarts\): detector model ultraface-320: x is missing; WATCHDOG WITHHELD: every frame failed for 21 s \(630 frames\)/);
   t.match(formatMessage('lfr/v1/u1/cmd-result', { type: 'ping', commandId: 'x', accepted: false, reason: 'expired', message: 'late' }), /REFUSED expired: late/);
   t.match(formatMessage('lfr/v1/u1/session', { state: 'active', sessionId: 's1', watchlistSize: 5, threshold: 0.4, targetFalseAlertRate: 0.001 }), /active s1 watchlist 5 threshold 0.400 @ false-alert rate 0.001/);
 });

@@ -147,3 +147,23 @@ t.test('an essential start that overruns stops what started and throws naming it
   await t.rejects(lc.start(), new StartupError('audit failed to start: audit start did not finish within 20 ms (check the disk)'));
   t.same(ev, ['start mqtt', 'start audit', 'stop audit', 'stop mqtt']);
 });
+
+t.test('report(): run-time states of components and of supervised parts appear in statuses()', async (t) => {
+  const ev: string[] = [];
+  const lc = new Lifecycle([comp('audit', ev), comp('camera+vision', ev)], createMemoryLogger());
+  await lc.start();
+  lc.report('vision', 'running', undefined, 0);
+  lc.report('vision', 'restarting', 'vision worker exited unexpectedly (code 1)', 1);
+  lc.report('camera', 'running', undefined, 0);
+  t.same(lc.statuses(), [
+    { name: 'audit', state: 'running' },
+    { name: 'camera+vision', state: 'running' },
+    { name: 'vision', state: 'restarting', error: 'vision worker exited unexpectedly (code 1)', restarts: 1 },
+    { name: 'camera', state: 'running', error: undefined, restarts: 0 },
+  ]);
+  lc.report('vision', 'running', undefined, 1);
+  t.match(lc.statuses()[2], { name: 'vision', state: 'running', error: undefined, restarts: 1 }, 'running again, the count kept');
+  lc.report('camera+vision', 'failed', 'camera down for good');
+  t.match(lc.statuses()[1], { state: 'failed', error: 'camera down for good' });
+  await lc.stop();
+});

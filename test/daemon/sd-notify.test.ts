@@ -6,14 +6,19 @@ import path from 'node:path';
 import t from 'tap';
 import { createSystemdNotifier } from '../../src/daemon/sd-notify';
 
-t.test('not under systemd: inactive, no watchdog, calls are no-ops', async (t) => {
-  const n = createSystemdNotifier({});
+t.test('not under systemd: inactive, no watchdog, nothing sent', async (t) => {
+  const sent: string[] = [];
+  const n = createSystemdNotifier({ WATCHDOG_USEC: '20000000' }, { sendState: (s) => { sent.push(s); } });
   t.equal(n.active, false);
-  t.equal(n.watchdogMs, 0);
+  t.equal(n.watchdogMs, 0, 'WATCHDOG_USEC alone (no NOTIFY_SOCKET) asks for no pings');
   n.ready('x');
   n.watchdog();
   n.stopping();
-  t.pass('no socket, no throw');
+  n.status('y');
+  t.same(sent, [], 'the binding is never called');
+  const active = createSystemdNotifier({ NOTIFY_SOCKET: '/run/x', WATCHDOG_USEC: '20000000' }, { sendState: (s) => { sent.push(s); } });
+  active.watchdog();
+  t.same(sent, ['WATCHDOG=1'], 'the same calls reach the binding under systemd');
 });
 
 t.test('under systemd: READY, WATCHDOG, STATUS and STOPPING reach the notify socket', async (t) => {

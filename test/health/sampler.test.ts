@@ -55,6 +55,13 @@ t.test('buildHealth assembles the message; the reporter publishes on start and e
   const machine = { cpu: { load1: 1, load5: 1, cores: 2, usagePercent: 50 }, memory: { totalBytes: 2, availableBytes: 1, usedPercent: 50, processRssBytes: 1 }, disk: null, temperaturesC: {}, gpu: null };
   const h = buildHealth({ unitId: 'van-1', version: '0.1.0', startedAt }, inputs, machine, new Date('2025-01-01T01:00:00Z'));
   t.match(h, { v: 1, unitId: 'van-1', uptimeS: 3600, camera: { fpsIn: 25 }, provider: 'cpu', outbox: { depth: 3 }, session: { state: 'active' }, mqtt: { reconnects: 2 } });
+  t.same([h.components, h.watchdog], [[], { enabled: false, withheld: false, reason: null }], 'components and watchdog: empty and not withheld when not fed');
+  const fed = buildHealth({ unitId: 'van-1', version: '0.1.0', startedAt }, {
+    ...inputs,
+    components: [{ name: 'vision', state: 'restarting', reason: 'vision worker exited unexpectedly (code 1)', restarts: 2 }],
+    watchdog: { enabled: true, withheld: true, reason: 'every frame failed for 20 s (600 frames)' },
+  }, machine, new Date('2025-01-01T01:00:00Z'));
+  t.same([fed.components, fed.watchdog], [[{ name: 'vision', state: 'restarting', reason: 'vision worker exited unexpectedly (code 1)', restarts: 2 }], { enabled: true, withheld: true, reason: 'every frame failed for 20 s (600 frames)' }], 'fed through as given');
   const published: unknown[] = [];
   const reporter = new HealthReporter({ identity: { unitId: 'van-1', version: '0.1.0', startedAt }, probe: { sample: async () => machine }, inputs: () => inputs, publish: (m) => published.push(m), intervalS: 0.05, logger: createMemoryLogger() });
   await reporter.start();
