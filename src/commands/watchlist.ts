@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
-import { createStderrLogger } from '../log';
+import { createLogger } from '../log';
 import { verifyModels } from '../models/manifest';
 import { decodeImageFile } from '../vision/image';
 import { openVision } from '../vision/open';
@@ -179,7 +179,8 @@ const build = async (rest: string[], io: CommandIO): Promise<number> => {
   const droppedSubjects: string[] = [];
   let done = 0;
   let photosUsed = 0;
-  const vision = await openVision(cfg, createStderrLogger('warn'));
+  // through io.stderr (not process.stderr): a caller that captures the command's output (the demo) captures these too
+  const vision = await openVision(cfg, createLogger({ level: 'warn', write: (l) => io.stderr(l + '\n') }));
   try {
     for (const s of subjectsFound) {
       for (const f of s.ignored) io.stderr(`  ${s.ref}/${f}: ignored (not an image file)\n`);
