@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- part...]: speed and memory figures (not timed tests). Parts: vision, matcher, pipeline, crowd, small-faces.
+ * npm run bench [-- part...]: speed and memory figures (not timed tests). Parts: vision, matcher, pipeline, crowd, small-faces, vision-restart.
  * Ratios are measured within one run, since this machine is noisy.
  */
 import { existsSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { benchVision } from './vision';
 import { benchPipeline } from './pipeline';
 import { benchCrowd } from './crowd';
 import { benchSmallFaces } from './small-faces';
+import { benchVisionRestart } from './vision-restart';
 
 type Part = (sharedData: string, log: (s: string) => void) => Promise<unknown>;
 
@@ -19,6 +20,7 @@ const PARTS: Record<string, Part> = {
   pipeline: (d, log) => benchPipeline(d, log),
   crowd: (d, log) => benchCrowd(d, log),
   'small-faces': (d, log) => benchSmallFaces(d, log),
+  'vision-restart': (d, log) => benchVisionRestart(d, log),
 };
 
 async function main(): Promise<void> {
