@@ -33,7 +33,8 @@ const lfr = (args: string[]) => {
   if (r.status !== 0) throw new Error(`lfr-edge ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 };
-const skip = mosquittoAvailable() ?? needsSharedData('video').skip ?? needsSharedData('people').skip;
+// the first reason found, or false (needsSharedData gives false, not undefined, when the data is there)
+const skip = mosquittoAvailable() || needsSharedData('video').skip || needsSharedData('people').skip;
 
 interface Health {
   at: string;
