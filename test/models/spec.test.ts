@@ -23,7 +23,8 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 function lyingManifest(edit: (m: Json) => void): { dir: string; manifest: string; embedder: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'lfr-spec-'));
   const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Json;
-  for (const e of Object.values(m.models) as Json[]) symlinkSync(path.join(root, 'models', e.file), path.join(dir, e.file));
+  // one link per file: two entries may share a file (yunet-n and yunet-n-lm68)
+  for (const file of new Set((Object.values(m.models) as Json[]).map((e) => e.file as string))) symlinkSync(path.join(root, 'models', file), path.join(dir, file));
   edit(m);
   const file = path.join(dir, 'manifest.json');
   writeFileSync(file, JSON.stringify(m));
