@@ -137,9 +137,11 @@ export class CentralService {
     });
     client.on('error', (err) => this.log.warn('mqtt error', { error: err }));
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new CentralServiceError(`cannot connect to ${m.url} within ${timeoutS} s (broker down, or the certificate refused?)`)), timeoutS * 1000);
+      let lastError: string | undefined;
+      const t = setTimeout(() => reject(new CentralServiceError(`cannot connect to ${m.url} within ${timeoutS} s: ${lastError ?? 'no answer'} (broker down, or the certificate refused?)`)), timeoutS * 1000);
       // a broker without MQTT 5 answers CONNACK 'unacceptable protocol version' (1 in 3.1.1, 132 in 5)
-      const onError = (err: Error & { code?: number }) => {
+      const onError = (err: Error & { code?: number | string }) => {
+        lastError = err.message;
         if (m.protocol !== '5' || (err.code !== 1 && err.code !== 132)) return;
         clearTimeout(t);
         reject(new CentralServiceError(`${m.url} refused MQTT 5 (CONNACK code ${err.code}): this broker speaks only MQTT 3.1.1, which has no shared subscriptions; set mqtt.protocol "3.1.1" and run a single instance, or use an MQTT 5 broker such as Mosquitto 2 (docs/central.md)`));
