@@ -37,7 +37,7 @@ export const embedCommand: Command = async (argv, io) => {
     for (const file of files) {
       try {
         const img = await decodeImageFile(file);
-        const res = await vision.analyze(img, { transfer: true });
+        const res = await vision.analyze(img, { transfer: true, withLandmarks: true });
         if (values.json) {
           io.stdout(JSON.stringify({ file, width: res.width, height: res.height, faces: res.faces.map(faceToJson) }) + '\n');
         } else {

@@ -28,7 +28,10 @@ export const usage = `lfr-edge replay VIDEO --watchlist-photos DIR [--json] [--r
   watchlist made from DIR/<subject>/*.jpg|png (the folder name is the subject).
   --json               one JSON object per alert per line, then a summary line
   --realtime           pace the video at its frame rate and drop frames processing cannot keep up
-                       with, as a camera would (default: every frame, as fast as possible)
+                       with, as a camera would, under the frame time budget
+                       (recognition.scheduler.maxFrameMs); default: every frame, as fast as
+                       possible, without the time budget (the result does not depend on how busy
+                       the machine is; the count budget and the per-track rate still apply)
   --threshold S        use this score threshold instead of the calibration's
   --false-alert-rate R target false-alert rate per non-watchlist face (default: session.falseAlertRate)
   --calibration FILE   calibration file (default: models/calibration.json)
@@ -156,8 +159,11 @@ export const replayCommand: Command = async (argv, io) => {
     const alertTimes: { subject: string; videoTimeSec: number }[] = [];
     let videoTimeSec = 0;
     let firstCapturedAt: number | undefined;
+    // Not realtime: no frame is ever dropped, so there is no time to keep to: the time budget is
+    // off (with it, a busy machine analysed fewer faces per frame and the per-track rate bound).
+    const scheduler = values.realtime ? cfg.recognition.scheduler : { ...cfg.recognition.scheduler, maxFrameMs: 0 };
     const chain = new RecognitionChain({
-      vision, tracker, decider, scheduler: cfg.recognition.scheduler, matcher: () => matcher, threshold: () => basis.threshold,
+      vision, tracker, decider, scheduler, matcher: () => matcher, threshold: () => basis.threshold,
       onAlert: (alert) => {
         alerted.push(alert.subject.ref);
         alertTimes.push({ subject: alert.subject.ref, videoTimeSec });
@@ -191,7 +197,7 @@ export const replayCommand: Command = async (argv, io) => {
       overheadRatio: c.modelMs > 0 ? r(c.frameMs / c.modelMs, 2) : null,
       threshold: r(basis.threshold, 4), thresholdSource, falseAlertRate, watchlistSize: subjects.length,
       ...(basis.decidingGroup ? { decidingGroup: basis.decidingGroup } : {}),
-      rule: cfg.recognition.decision.rule, realtime: !!values.realtime, provider: vision.provider,
+      rule: cfg.recognition.decision.rule, realtime: !!values.realtime, frameBudgetMs: scheduler.maxFrameMs || null, provider: vision.provider,
       cameraReconnects: cam.reconnects, frameErrors: s.failed,
       rssMb: { start: r(rssStart / 1048576, 1), end: r(process.memoryUsage().rss / 1048576, 1) },
     };

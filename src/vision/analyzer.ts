@@ -29,6 +29,12 @@ export type DetectorUse = 'live' | 'stills';
 export interface AnalyzeOptions {
   /** Keep the aligned crop on each face (for an alert's best crop). */
   withAligned?: boolean;
+  /**
+   * Keep the landmark model's points on each face (`lfr-edge embed`). Default: `landmarks` is
+   * empty (the five points are kept): nothing downstream needs them, and 68 point pairs per face
+   * were most of what a result cost to clone back from the vision worker.
+   */
+  withLandmarks?: boolean;
   /** Keep the face with a margin at the frame's resolution on each face (an alert's crop for the officer). */
   withContext?: ContextCropOptions;
   /**
@@ -280,7 +286,7 @@ export class FaceAnalyzer {
           mirrored.data.fill(0);
         }
       }
-      const face: Face = { box: [...det.box] as Box, detScore: det.detScore, landmarks, fivePoints, quality, embedding };
+      const face: Face = { box: [...det.box] as Box, detScore: det.detScore, landmarks: opts.withLandmarks ? landmarks : [], fivePoints, quality, embedding };
       if (opts.withAligned) face.aligned = aligned;
       if (opts.withContext) face.context = contextCrop(img, det.box, opts.withContext);
       faces.push(face);

@@ -58,8 +58,12 @@ export const VisionConfigSchema = z.strictObject({
   trtCacheDir: z.string().default('models/trt-cache'),
   /** The precision the TensorRT engines are built with (scripts/build-trt-engines.js --fp16 / --no-fp16); an engine whose sidecar says otherwise is refused. */
   trtPrecision: z.enum(['fp16', 'fp32']).default('fp16'),
-  /** The detector for live video (detect()): a detector key in models/manifest.json. */
-  detector: z.string().min(1).default('ultraface-320'),
+  /**
+   * The detector for live video (detect()): a detector key in models/manifest.json. Default
+   * yunet-n-lm68 (YuNet 640 boxes, five points from the 68-point model): it finds 45-75 px faces
+   * that UltraFace 320 misses, aligned as the watchlist and the calibration are (docs/accuracy.md).
+   */
+  detector: z.string().min(1).default('yunet-n-lm68'),
   /** The detector for still photos (analyze(): enrolment, eval, embed): a detector key in the manifest. */
   stillDetector: z.string().min(1).default('ultraface-320'),
   /** Dynamic-input detectors: the width the frame (or the zones' box) is resized to; a multiple of 32 (default: the manifest's). */

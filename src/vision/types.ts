@@ -36,7 +36,7 @@ export interface Face {
   /** Square face box used for landmarks, source pixels. */
   box: Box;
   detScore: number;
-  /** The landmark model's points (68 with the shipped one), source pixels; empty when the detector gives the five points itself (YuNet). */
+  /** The landmark model's points (68 with the shipped one), source pixels, when asked for (withLandmarks); empty otherwise, and when the detector gives the five points itself (YuNet). */
   landmarks: Point[];
   /** Left eye, right eye, nose, left mouth, right mouth, source pixels. */
   fivePoints: Point[];

@@ -93,7 +93,7 @@ export class VisionWorker {
    */
   analyze(img: RgbImage, opts: AnalyzeOptions & { transfer?: boolean } = {}): Promise<FrameAnalysis> {
     return this.request<FrameAnalysis>(
-      (id) => ({ kind: 'analyze', id, img, withAligned: !!opts.withAligned, withContext: opts.withContext, embed: opts.embed, detector: opts.detector, flipAverage: opts.flipAverage }),
+      (id) => ({ kind: 'analyze', id, img, withAligned: !!opts.withAligned, withLandmarks: opts.withLandmarks, withContext: opts.withContext, embed: opts.embed, detector: opts.detector, flipAverage: opts.flipAverage }),
       opts.transfer ? [img.data.buffer as ArrayBuffer] : [],
     );
   }
@@ -112,7 +112,7 @@ export class VisionWorker {
    * this call does not change the frame it works on.
    */
   analyzeDetected(indices: number[], opts: Omit<AnalyzeOptions, 'detector'> = {}): Promise<FrameAnalysis> {
-    return this.request<FrameAnalysis>((id) => ({ kind: 'analyze-detected', id, indices: [...indices], withAligned: !!opts.withAligned, withContext: opts.withContext, embed: opts.embed, flipAverage: opts.flipAverage }), []);
+    return this.request<FrameAnalysis>((id) => ({ kind: 'analyze-detected', id, indices: [...indices], withAligned: !!opts.withAligned, withLandmarks: opts.withLandmarks, withContext: opts.withContext, embed: opts.embed, flipAverage: opts.flipAverage }), []);
   }
 
   private request<T extends FrameAnalysis | FrameDetections>(make: (id: number) => WorkerRequest, transfer: ArrayBuffer[]): Promise<T> {

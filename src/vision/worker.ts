@@ -16,9 +16,9 @@ export interface WorkerInit {
   logLevel: LogLevel;
 }
 export type WorkerRequest =
-  | { kind: 'analyze'; id: number; img: RgbImage; withAligned: boolean; withContext?: AnalyzeOptions['withContext']; embed?: AnalyzeOptions['embed']; detector?: DetectorUse; flipAverage?: boolean }
+  | { kind: 'analyze'; id: number; img: RgbImage; withAligned: boolean; withLandmarks?: boolean; withContext?: AnalyzeOptions['withContext']; embed?: AnalyzeOptions['embed']; detector?: DetectorUse; flipAverage?: boolean }
   | { kind: 'detect'; id: number; img: RgbImage; detector?: DetectorUse }
-  | { kind: 'analyze-detected'; id: number; indices: number[]; withAligned: boolean; withContext?: AnalyzeOptions['withContext']; embed?: AnalyzeOptions['embed']; flipAverage?: boolean }
+  | { kind: 'analyze-detected'; id: number; indices: number[]; withAligned: boolean; withLandmarks?: boolean; withContext?: AnalyzeOptions['withContext']; embed?: AnalyzeOptions['embed']; flipAverage?: boolean }
   | { kind: 'close'; id: number };
 export type WorkerResponse =
   | { kind: 'ready'; provider: string; attempts: ProviderAttempt[]; engines: EngineChoice[] }
@@ -58,7 +58,7 @@ FaceAnalyzer.create(init.cfg, init.models, logger).then(
           port.postMessage({ kind: 'detections', id: req.id, result } satisfies WorkerResponse);
           return;
         }
-        const opts = { withAligned: req.withAligned, withContext: req.withContext, embed: req.embed, flipAverage: req.flipAverage };
+        const opts = { withAligned: req.withAligned, withLandmarks: req.withLandmarks, withContext: req.withContext, embed: req.embed, flipAverage: req.flipAverage };
         const result = req.kind === 'analyze' ? await analyzer.analyze(req.img, { ...opts, detector: req.detector }) : await analyzer.analyzeDetected(req.indices, opts);
         const transfer: ArrayBuffer[] = [];
         for (const f of result.faces) {
