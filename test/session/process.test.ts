@@ -56,7 +56,8 @@ function startChild(t: Test, opts: { exposeKey: boolean; bundleHours?: number })
   const next = <T>(): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       if (lines.length) return resolve(lines.shift() as T);
-      const timer = setTimeout(() => reject(new Error(`child said nothing in 20 s; stderr:\n${stderr}`)), 20_000);
+      // generous: a child under the TypeScript loader took over 20 s to start on a loaded machine
+      const timer = setTimeout(() => reject(new Error(`child said nothing in 60 s; stderr:\n${stderr}`)), 60_000);
       waiters.push((o) => (clearTimeout(timer), resolve(o as T)));
     });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
