@@ -83,6 +83,20 @@ t.test('a worker that dies is restarted, models verified again; frames in betwee
   t.ok(logger.lines.some((l) => l.msg === 'vision worker restarted' && typeof l.restartMs === 'number'), 'the restart is logged with its time');
 });
 
+t.test('a request in flight when the worker dies is rejected with the exit (its frame fails, it is not lost in a hang)', { timeout: 120_000 }, async (t) => {
+  const { sup } = setup(t);
+  await sup.start();
+  const old = sup.current()!;
+  const img = await frame();
+  const dying = old.terminateBetweenRequests(); // nothing in flight: terminate() starts now
+  const inFlight = sup.detect(img); // posted in the same tick, to the worker as it goes
+  t.equal(old.inFlight, 1, 'the request is in flight');
+  await t.rejects(inFlight, new Error('vision worker exited unexpectedly (code 1)'));
+  await dying;
+  t.equal(old.inFlight, 0, 'nothing left pending');
+  await until('running again', () => sup.state().state === 'running' && sup.current() !== old);
+});
+
 t.test('analyzeDetected after a restart is refused: the new worker never saw that frame', { timeout: 120_000 }, async (t) => {
   const { sup } = setup(t);
   await sup.start();
