@@ -54,3 +54,12 @@ t.test('the calibration the session code states validates; a bad one is caught',
   t.match(schemaErrors('Calibration', { ...facts, fmrByGroup: { ...facts.fmrByGroup, overall: noInterval } }), [/must have required property 'interval'/], 'the schema is not a rubber stamp');
   t.match(schemaErrors('Calibration', { ...facts, perGroup: {} }), [/must NOT have additional properties \(perGroup\)/]);
 });
+
+t.test('the documented health example carries every field the health channel requires', async (t) => {
+  const doc = asyncapiDoc() as unknown as { channels: Record<string, { messages: Record<string, { payload: { required: string[] } }> }> };
+  const required = doc.channels.health.messages.health.payload.required;
+  const h = example('### health') as Record<string, unknown>;
+  t.same(required.filter((k) => !(k in h)), [], 'nothing required is missing from the example');
+  t.ok(required.includes('components') && required.includes('watchdog'), 'components and watchdog are required');
+  t.match(h, { components: [{ name: 'audit', state: 'running', reason: null, restarts: 0 }], watchdog: { enabled: true, withheld: false, reason: null }, camera: { fpsFailed: 0, framesFailed: 131, lastFrameError: null } });
+});
