@@ -83,16 +83,19 @@ t.test('provider fallback: unavailable providers are logged with the reason, the
   t.teardown(() => analyzer.close());
   t.equal(analyzer.provider, 'cpu');
   // tensorrt: no verified engine (no TensorRT here) -> skipped with the reason; cuda: unavailable
-  t.match(logger.lines.filter((l) => l.msg === 'engine check failed: loading the plain model'), [{ provider: 'tensorrt', model: 'fr_detect.onnx', reason: /^no TensorRT library/, loadingWith: 'cuda' }]);
+  t.match(logger.lines.filter((l) => l.msg === 'engine check failed: loading the plain model'), [{ provider: 'tensorrt', model: /\.onnx$/, reason: /^no TensorRT library/, loadingWith: 'cuda' }]);
   const fallbacks = logger.lines.filter((l) => l.msg === 'execution provider unavailable, falling back');
   t.same(fallbacks.map((l) => l.provider), ['cuda'], 'tried once, for the first model only');
   t.ok(fallbacks.every((l) => typeof l.reason === 'string' && (l.reason as string).length > 0), 'with a reason');
   t.same(analyzer.attempts.filter((a) => !a.ok).map((a) => a.provider), ['tensorrt', 'cuda'], 'both failures kept with their reasons');
-  // One session per model in use: the detector (live and stills by default), the landmark model, the embedder.
-  t.same(analyzer.attempts.filter((a) => a.ok).map((a) => a.provider), ['cpu', 'cpu', 'cpu']);
+  // One session per model in use (the live and still detectors, their landmark model, the embedder), all on cpu.
+  const manifest = verifyModels(cfg.models).manifest.models as Record<string, { fivePoints?: string }>;
+  const detectors = [cfg.vision.detector, cfg.vision.stillDetector];
+  const models = new Set([...detectors, ...detectors.map((d) => manifest[d].fivePoints).filter((k): k is string => !!k), cfg.models.embedder]);
+  t.same(analyzer.attempts.filter((a) => a.ok).map((a) => a.provider), [...models].map(() => 'cpu'), `one session per model: ${[...models].join(', ')}`);
 });
 
 t.test('no usable provider: a clear error naming the model and every reason', async (t) => {
   const cfg = loadConfig({ env: { LFR_EDGE__VISION__PROVIDERS: '["tensorrt","cuda"]' } });
-  await t.rejects(FaceAnalyzer.create(cfg.vision, verifyModels(cfg.models), createMemoryLogger()), /no execution provider could load .*fr_detect\.onnx: tensorrt: .*; cuda: /);
+  await t.rejects(FaceAnalyzer.create(cfg.vision, verifyModels(cfg.models), createMemoryLogger()), /no execution provider could load .*\.onnx: tensorrt: .*\.onnx: no TensorRT library .*; cuda: /);
 });
