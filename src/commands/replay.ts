@@ -12,7 +12,7 @@ import { createStderrLogger, type Logger } from '../log';
 import { verifyModels } from '../models/manifest';
 import { resolveFromRoot } from '../paths';
 import { checkCalibrationModel, readCalibrationFile, thresholdFor, type Calibration } from '../recognition/calibration';
-import { embeddingsPerTrackSummary, RecognitionChain, type FrameAnalyzer } from '../recognition/chain';
+import { embeddingsPerTrackSummary, RecognitionChain, trackTemplateConfig, type FrameAnalyzer } from '../recognition/chain';
 import { parseGroundTruth, scoreAlerts, type GroundTruth } from '../recognition/ground-truth';
 import { AlertDecider, releaseAlertCrop, type Alert, type DecisionBasis } from '../recognition/decision';
 import { Matcher, type MatcherSubject } from '../recognition/matcher';
@@ -57,7 +57,7 @@ function readGroundTruth(file: string): GroundTruth {
 }
 
 /**
- * One row per usable photo (the largest face in it, flip-averaged as \`watchlist build\` enrols),
+ * One row per usable photo (the largest face in it, flip-averaged as `watchlist build` enrols),
  * fused by the matcher into one template per subject; photos without a face are reported and skipped.
  */
 export async function buildWatchlist(dir: string, vision: FrameAnalyzer, io: Pick<CommandIO, 'stderr'>): Promise<{ rows: MatcherSubject[]; subjects: string[] }> {
@@ -93,7 +93,8 @@ export async function buildWatchlist(dir: string, vision: FrameAnalyzer, io: Pic
 function alertJson(a: Alert) {
   return {
     type: 'alert', subject: a.subject.ref, score: r(a.score, 4), bestScore: r(a.bestScore, 4), threshold: r(a.threshold, 4),
-    falseAlertRate: a.falseAlertRate, watchlistSize: a.watchlistSize, rule: a.rule, trackId: a.trackId,
+    falseAlertRate: a.falseAlertRate, watchlistSize: a.watchlistSize, rule: a.rule, fused: a.fused,
+    ...(a.templateFrames !== undefined ? { templateFrames: a.templateFrames } : {}), trackId: a.trackId,
     frames: a.framesOfEvidence, framesSeen: a.framesSeen,
     firstSeen: new Date(a.firstSeen).toISOString(), lastSeen: new Date(a.lastSeen).toISOString(),
     quality: { passed: a.quality.passed, interOcularPx: r(a.quality.interOcularPx, 1), sharpness: r(a.quality.sharpness, 1), yawDeg: r(a.quality.yawDeg, 1), pitchDeg: r(a.quality.pitchDeg, 1) },
@@ -140,12 +141,18 @@ export const replayCommand: Command = async (argv, io) => {
     const matcher = new Matcher(rows);
     let basis: DecisionBasis;
     let thresholdSource: string;
+    const templateRule = cfg.recognition.decision.rule === 'template';
     if (!cal) {
-      basis = { threshold: threshold!, falseAlertRate, watchlistSize: subjects.length };
+      // --threshold is used for single frames and, with rule 'template', for fused templates too
+      basis = { threshold: threshold!, falseAlertRate, watchlistSize: subjects.length, ...(templateRule ? { fusedThreshold: threshold! } : {}) };
       thresholdSource = 'option';
     } else {
       const t = thresholdFor(cal.data, { falseAlertRate, watchlistSize: subjects.length });
-      basis = { threshold: t.threshold, falseAlertRate, watchlistSize: subjects.length, decidingGroup: t.decidingGroup };
+      const f = templateRule ? thresholdFor(cal.data, { falseAlertRate, watchlistSize: subjects.length, fused: true }) : undefined;
+      basis = {
+        threshold: t.threshold, falseAlertRate, watchlistSize: subjects.length, decidingGroup: t.decidingGroup,
+        ...(f ? { fusedThreshold: f.threshold, ...(f.decidingGroup ? { fusedDecidingGroup: f.decidingGroup } : {}) } : {}),
+      };
       thresholdSource = cal.file;
     }
 
@@ -164,6 +171,7 @@ export const replayCommand: Command = async (argv, io) => {
     const scheduler = values.realtime ? cfg.recognition.scheduler : { ...cfg.recognition.scheduler, maxFrameMs: 0 };
     const chain = new RecognitionChain({
       vision, tracker, decider, scheduler, matcher: () => matcher, threshold: () => basis.threshold,
+      template: trackTemplateConfig(cfg.recognition.decision),
       onAlert: (alert) => {
         alerted.push(alert.subject.ref);
         alertTimes.push({ subject: alert.subject.ref, videoTimeSec });
@@ -197,6 +205,7 @@ export const replayCommand: Command = async (argv, io) => {
       overheadRatio: c.modelMs > 0 ? r(c.frameMs / c.modelMs, 2) : null,
       threshold: r(basis.threshold, 4), thresholdSource, falseAlertRate, watchlistSize: subjects.length,
       ...(basis.decidingGroup ? { decidingGroup: basis.decidingGroup } : {}),
+      ...(basis.fusedThreshold !== undefined ? { fusedThreshold: r(basis.fusedThreshold, 4), ...(basis.fusedDecidingGroup ? { fusedDecidingGroup: basis.fusedDecidingGroup } : {}) } : {}),
       rule: cfg.recognition.decision.rule, realtime: !!values.realtime, frameBudgetMs: scheduler.maxFrameMs || null, provider: vision.provider,
       cameraReconnects: cam.reconnects, frameErrors: s.failed,
       rssMb: { start: r(rssStart / 1048576, 1), end: r(process.memoryUsage().rss / 1048576, 1) },

@@ -5,7 +5,7 @@
  */
 
 /** `status` (QoS 1, retained). `offline` is also the Last Will. */
-import type { DeploymentRecord } from '../session/state';
+import type { DecisionFacts, DeploymentRecord } from '../session/state';
 import type { SessionCalibrationFacts } from '../session/calibration-policy';
 import type { SealedCrop } from './crop-seal';
 export interface StatusMessage {
@@ -35,6 +35,8 @@ export interface SessionMessage {
   decidingGroup?: string;
   /** The calibration behind the threshold: per group, the FMR at the threshold with its 95% interval. */
   calibration?: SessionCalibrationFacts;
+  /** How alerts are decided: single frames (`threshold`) or fused track templates (`fusedThreshold`). */
+  decision?: DecisionFacts;
   at: string;
 }
 
@@ -57,13 +59,19 @@ export interface AlertMessage {
   sessionId: string;
   subjectRef: string;
   category: string;
+  /** The single frame's score, or (fused) the track template's. */
   score: number;
-  /** The threshold the score was held to: the quality band's (see `band`), else the session's. */
+  /** The threshold the score was held to: the quality band's (see `band`), else the session's; fused: the session's decision.fusedThreshold. */
   threshold: number;
+  /** The decision rule, and whether it decided on the track's fused template (the quality-weighted mean of its best frames). */
+  rule?: 'min-frames' | 'mean-best' | 'template';
+  fused?: boolean;
+  /** Fused: embeddings in the template that decided. */
+  templateFrames?: number;
   /** The quality band of the face whose threshold that is (session calibration.bands); null: no band (absent from units older than bands). */
   band?: string | null;
   trackId: number | string;
-  /** Frames whose best match was this subject above threshold. */
+  /** Frames whose best match was this subject above threshold (fused: the template's frames). */
   evidenceFrames: number;
   firstSeen: string;
   lastSeen: string;

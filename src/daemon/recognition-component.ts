@@ -13,7 +13,7 @@ import { CameraSource } from '../camera/source';
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { ModelError, type VerifiedModels } from '../models/manifest';
-import { RecognitionChain, type ChainCounts, type FrameVision } from '../recognition/chain';
+import { RecognitionChain, trackTemplateConfig, type ChainCounts, type FrameVision } from '../recognition/chain';
 import { releaseAlertCrop, type Alert } from '../recognition/decision';
 import type { Matcher } from '../recognition/matcher';
 import { Tracker } from '../recognition/tracker';
@@ -157,6 +157,7 @@ export class RecognitionComponent implements Component {
       threshold: () => deps.decider.threshold,
       onAlert: (alert) => this.sendAlert(alert),
       crops: this.centralKey ? { context: { marginFraction: cfg.mqtt.crop.marginFraction, maxSidePx: cfg.mqtt.crop.maxSidePx } } : 'none',
+      template: trackTemplateConfig(cfg.recognition.decision),
     });
     let tracksSeen = 0;
     const chain = this.chain;

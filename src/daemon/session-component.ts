@@ -82,6 +82,7 @@ export class SessionComponent implements Component {
       authorityPublic,
       embeddingModelSha256: deps.embedderSha256(),
       maxBundleBytes: cfg.watchlist.maxBundleBytes,
+      decision: cfg.recognition.decision,
       thresholdFor: (req) => {
         const cal = loadCalibration();
         const d = thresholdFor(cal, req);
@@ -224,6 +225,7 @@ export class SessionComponent implements Component {
       targetFalseAlertRate: info.targetFalseAlertRate,
       ...(info.decidingGroup !== undefined ? { decidingGroup: info.decidingGroup } : {}),
       ...(info.calibration !== undefined ? { calibration: info.calibration } : {}),
+      ...(info.decision !== undefined ? { decision: info.decision } : {}),
       at: this.deps.now().toISOString(),
     };
     link.publishSession(msg);

@@ -19,6 +19,8 @@ export function decisionBasisOf(info: SessionInfo): DecisionBasis {
     ...(info.calibration?.bands?.length
       ? { bands: info.calibration.bands.map((b) => ({ name: b.name, interOcularPx: b.interOcularPx, sharpness: b.sharpness, threshold: b.threshold, decidingGroup: b.decidingGroup })) }
       : {}),
+    ...(info.decision?.fusedThreshold !== undefined ? { fusedThreshold: info.decision.fusedThreshold } : {}),
+    ...(info.decision?.fusedDecidingGroup !== undefined ? { fusedDecidingGroup: info.decision.fusedDecidingGroup } : {}),
   };
 }
 

@@ -32,6 +32,22 @@ export function buildCalibration(opts: {
   return parseCalibration(cal, 'about to be written'); // never write a file the unit would refuse
 }
 
+/**
+ * A calibration with its `fused` section set (replaced) from a measured fused-template impostor
+ * distribution; everything else of `base` is kept. Version 2 (the fused section needs it).
+ */
+export function buildFusedCalibration(
+  base: Calibration,
+  fused: { frames: number; weighting: 'uniform' | 'quality'; impostor: ScoreDistribution; source: Record<string, unknown> },
+): Calibration {
+  const cal: Calibration = {
+    ...base,
+    v: 2,
+    fused: { frames: fused.frames, weighting: fused.weighting, impostor: forCalibrationFile(fused.impostor), source: fused.source },
+  };
+  return parseCalibration(cal, 'about to be written');
+}
+
 export function writeCalibrationFile(file: string, cal: Calibration): void {
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   writeFileSync(file, JSON.stringify(cal) + '\n');

@@ -9,10 +9,10 @@
  */
 import type { Progress } from '../vision/progress';
 import { centralFace } from '../vision/select';
-import type { FrameAnalysis, RgbImage } from '../vision/types';
+import type { FaceQuality, FrameAnalysis, RgbImage } from '../vision/types';
 
 export interface FaceSource {
-  analyze(img: RgbImage, opts?: { transfer?: boolean; flipAverage?: boolean }): Promise<FrameAnalysis>;
+  analyze(img: RgbImage, opts?: { transfer?: boolean; flipAverage?: boolean | 'both' }): Promise<FrameAnalysis>;
 }
 
 export interface ImageOutcome {
@@ -23,6 +23,10 @@ export interface ImageOutcome {
   faces: number;
   /** The central face failed the quality gate (it is still used). */
   belowQuality?: boolean;
+  /** alsoFlipAveraged files: the central face's flip-averaged embedding. */
+  flipAveraged?: Float32Array;
+  /** The central face's quality measures (track templates weight by them). */
+  quality?: FaceQuality;
 }
 
 export interface EmbeddedSet {
@@ -40,6 +44,8 @@ export interface EmbedSetOptions {
   now?: () => number;
   /** Embed each face averaged with its mirror image (enrolment, as the unit enrols a subject). */
   flipAverage?: boolean;
+  /** For these files also the flip-averaged embedding (`flipAveraged`), beside the plain one, from the same analysis. */
+  alsoFlipAveraged?: (file: string) => boolean;
 }
 
 export async function embedImageSet(files: readonly string[], analysers: readonly FaceSource[], opts: EmbedSetOptions): Promise<EmbeddedSet> {
@@ -74,9 +80,12 @@ export async function embedImageSet(files: readonly string[], analysers: readonl
       pending = decodeNext();
       if (!cur.img) continue;
       const { width, height } = cur.img;
-      const res = await a.analyze(cur.img, { transfer: true, ...(opts.flipAverage ? { flipAverage: true } : {}) });
+      const flip = opts.flipAverage ? true : opts.alsoFlipAveraged?.(cur.file) ? ('both' as const) : undefined;
+      const res = await a.analyze(cur.img, { transfer: true, ...(flip ? { flipAverage: flip } : {}) });
       const face = centralFace(res.faces, width, height);
-      outcomes.set(cur.file, face ? { embedding: face.embedding, faces: res.faces.length, belowQuality: !face.quality.passed } : { faces: 0 });
+      outcomes.set(cur.file, face
+        ? { embedding: face.embedding, ...(face.flipAveraged ? { flipAveraged: face.flipAveraged } : {}), faces: res.faces.length, belowQuality: !face.quality.passed, quality: face.quality }
+        : { faces: 0 });
       opts.progress?.tick();
     }
   };

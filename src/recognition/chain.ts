@@ -16,7 +16,14 @@ import type { FrameAnalysis, FrameDetections, RgbImage } from '../vision/types';
 import type { Alert, AlertDecider } from './decision';
 import type { Matcher } from './matcher';
 import { EmbeddingScheduler, frameBudget, type SchedulerConfig } from './scheduler';
+import type { DecisionConfig } from './config';
+import { TrackTemplate, type TrackTemplateConfig } from './track-template';
 import type { Tracker } from './tracker';
+
+/** The track templates the chain keeps: only for rule 'template' (none otherwise: no embedding is held). */
+export function trackTemplateConfig(decision: DecisionConfig): TrackTemplateConfig | undefined {
+  return decision.rule === 'template' ? decision.template : undefined;
+}
 
 /** What the chain needs of a decision (an AlertDecider, or one that follows the active session). */
 export type TrackDecider = Pick<AlertDecider, 'observe' | 'holdsCrop' | 'endTrack' | 'endAll'>;
@@ -27,7 +34,7 @@ export interface AnalyzeOpts {
   transfer?: boolean;
   embed?: 'all' | 'quality-passing';
   /** Enrolment photos: embed each face and its mirror image and average (never the live chain). */
-  flipAverage?: boolean;
+  flipAverage?: boolean | 'both';
 }
 
 /** Whole-image analysis (watchlist photos, stills): every face, one call. */
@@ -92,6 +99,8 @@ export class RecognitionChain {
   /** Smoothed wall times of detect() and of one analysed face (for the frame's time budget). */
   private measured: { detectMs: number; perFaceMs: number } | undefined;
   private detectMsSeen: number | undefined;
+  /** Rule 'template': each live track's template (copies of its best embeddings; zeroed when it ends). */
+  private readonly templates = new Map<number, TrackTemplate>();
 
   constructor(
     private readonly deps: {
@@ -110,6 +119,11 @@ export class RecognitionChain {
        * face with a margin at the frame's resolution, or none (crops cannot be sent: none is made).
        */
       crops?: 'aligned' | { context: ContextCropOptions } | 'none';
+      /**
+       * Rule 'template': keep per track the quality-weighted mean of its best K embeddings, match it
+       * whenever it changes and give the decision its top-1 (`trackTemplateConfig`). Undefined: none.
+       */
+      template?: TrackTemplateConfig;
     },
   ) {
     this.scheduler = new EmbeddingScheduler(deps.scheduler);
@@ -174,9 +188,19 @@ export class RecognitionChain {
         } else {
           failedQuality++;
         }
-        const top1 = face.quality.passed && face.embedding.length > 0 && matching ? matcher.top1(face.embedding) : undefined;
+        const usable = face.quality.passed && face.embedding.length > 0 && matching;
+        const top1 = usable ? matcher.top1(face.embedding) : undefined;
+        let fused: { top1?: { ref: string; category: string; score: number }; frames: number } | undefined;
+        if (usable && this.deps.template) {
+          let tpl = this.templates.get(trackId);
+          if (!tpl) this.templates.set(trackId, (tpl = new TrackTemplate(this.deps.template)));
+          if (tpl.add(face.embedding, face.quality)) {
+            const m = matcher.top1(tpl.template()!);
+            fused = { ...(m ? { top1: { ref: m.ref, category: m.category, score: m.score } } : {}), frames: tpl.size };
+          }
+        }
         const crop = face.context ?? face.aligned;
-        const alert = decider.observe({ trackId, at: frame.capturedAt, quality: face.quality, top1, crop });
+        const alert = decider.observe({ trackId, at: frame.capturedAt, quality: face.quality, top1, crop, ...(fused ? { fused } : {}) });
         this.scheduler.record(trackId, { embedded: face.embedding.length > 0, top1Score: top1?.score, alerted: alert !== undefined });
         face.embedding.fill(0);
         // A crop that is neither a track's best (held by the decision) nor an alert's is not kept.
@@ -209,6 +233,13 @@ export class RecognitionChain {
     for (const e of this.deps.tracker.endAll()) this.endTrack(e.id);
     this.deps.decider.endAll();
     this.scheduler.endAll();
+    for (const tpl of this.templates.values()) tpl.clear();
+    this.templates.clear();
+  }
+
+  /** Live track templates (tests: none outlives its track). */
+  get templateCount(): number {
+    return this.templates.size;
   }
 
   /**
@@ -226,6 +257,8 @@ export class RecognitionChain {
 
   private endTrack(id: number): void {
     this.deps.decider.endTrack(id);
+    this.templates.get(id)?.clear();
+    this.templates.delete(id);
     const n = this.scheduler.trackStats(id)?.embedded ?? 0;
     this.c.embeddingsPerEndedTrack[Math.min(n, HISTOGRAM_BUCKETS - 1)]++;
     this.scheduler.endTrack(id);

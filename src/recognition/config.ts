@@ -25,13 +25,34 @@ export const TrackerConfigSchema = z.strictObject({
 });
 export type TrackerConfig = z.infer<typeof TrackerConfigSchema>;
 
+const RampSchema = z.tuple([z.number().min(0), z.number().min(0)]).refine((r) => r[1] > r[0], 'a ramp is [zero, full] with full > zero');
+
+/** The track template of rule 'template' (src/recognition/track-template.ts). */
+export const TemplateDecisionSchema = z.strictObject({
+  /** K: the track's best K embeddings (by quality weight) are fused. */
+  frames: z.number().int().min(1).max(50).default(5),
+  /** 'quality': weighted by the quality weight; 'uniform': equal weights. */
+  weighting: z.enum(['uniform', 'quality']).default('quality'),
+  /** The template decides only once it fuses at least this many embeddings. */
+  minFrames: z.number().int().min(1).max(50).default(2),
+  /** The quality weight: a ramp from 0 at the first value to 1 at the second, per measure (floored at 0.05). */
+  weight: z.strictObject({
+    interOcularPx: RampSchema.default([10, 40]),
+    sharpness: RampSchema.default([5, 60]),
+  }).prefault({}),
+}).refine((t) => t.minFrames <= t.frames, { message: 'template.minFrames must be at most template.frames', path: ['minFrames'] });
+export type TemplateDecisionConfig = z.infer<typeof TemplateDecisionSchema>;
+
 export const DecisionConfigSchema = z.strictObject({
   /**
    * 'min-frames': at least `minFrames` quality-passing frames of the track whose top-1 is the same
    * subject at or above the threshold. 'mean-best': the mean of the subject's best `bestCount`
-   * top-1 scores in the track is at or above the threshold.
+   * top-1 scores in the track is at or above the threshold. 'template': the track's template (the
+   * quality-weighted mean of its best `template.frames` embeddings) has its top-1 at or above the
+   * fused threshold (calibrated on fused templates: models/calibration.json `fused`).
    */
-  rule: z.enum(['min-frames', 'mean-best']).default('min-frames'),
+  rule: z.enum(['min-frames', 'mean-best', 'template']).default('min-frames'),
+  template: TemplateDecisionSchema.prefault({}),
   minFrames: z.number().int().min(1).max(100).default(3),
   bestCount: z.number().int().min(1).max(100).default(3),
   /** After an alert for a subject, no other alert for that subject (any track) for this long. */

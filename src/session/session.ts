@@ -21,6 +21,7 @@ import { UsedBundleIds } from '../watchlist/bundle-ledger';
 import type { UnitKeys } from '../watchlist/keys';
 import { WatchlistStore, type StoredEntry } from '../watchlist/store';
 import { CalibrationRefusedError, type SessionCalibrationFacts } from './calibration-policy';
+import type { DecisionConfig } from '../recognition/config';
 import type { SessionConfig } from './config';
 import type { AuditSink } from './leftovers';
 import { removeMarker, writeMarker } from './marker';
@@ -30,7 +31,7 @@ import {
 } from './state';
 
 /** The threshold for a target false-alert rate at a watchlist size (from the calibration: `thresholdFor`). */
-export type ThresholdProvider = (req: { falseAlertRate: number; watchlistSize: number }) => {
+export type ThresholdProvider = (req: { falseAlertRate: number; watchlistSize: number; fused?: boolean }) => {
   threshold: number;
   perComparisonFmr?: number;
   decidingGroup?: string;
@@ -51,6 +52,8 @@ export interface DeploymentSessionDeps {
   embeddingModelSha256: string;
   maxBundleBytes: number;
   thresholdFor: ThresholdProvider;
+  /** recognition.decision: with rule 'template' the session also computes the fused threshold. Default 'min-frames'. */
+  decision?: Pick<DecisionConfig, 'rule' | 'template'>;
   audit?: AuditSink;
   logger: Logger;
   /** Monotonic milliseconds (default process.hrtime): the max duration is enforced on it as well. */
@@ -115,8 +118,11 @@ export class DeploymentSession {
       assertTransition(this.state, 'active');
       const watchlistSize = subjects.length;
       let decision: ReturnType<ThresholdProvider>;
+      let fused: ReturnType<ThresholdProvider> | undefined;
+      const rule = d.decision?.rule ?? 'min-frames';
       try {
         decision = d.thresholdFor({ falseAlertRate: d.config.falseAlertRate, watchlistSize });
+        if (rule === 'template') fused = d.thresholdFor({ falseAlertRate: d.config.falseAlertRate, watchlistSize, fused: true });
       } catch (err) {
         if (err instanceof CalibrationRefusedError) throw new SessionError('calibration-refused', err.message);
         throw new SessionError('threshold-failed', `cannot choose a threshold for ${watchlistSize} subjects at false-alert rate ${d.config.falseAlertRate}: ${(err as Error).message}`);
@@ -133,6 +139,13 @@ export class DeploymentSession {
         targetFalseAlertRate: d.config.falseAlertRate,
         ...(decision.decidingGroup !== undefined ? { decidingGroup: decision.decidingGroup } : {}),
         ...(decision.calibration !== undefined ? { calibration: decision.calibration } : {}),
+        decision: fused
+          ? {
+              rule, fused: true, fusedThreshold: fused.threshold,
+              ...(fused.decidingGroup !== undefined ? { fusedDecidingGroup: fused.decidingGroup } : {}),
+              templateFrames: d.decision!.template.frames, weighting: d.decision!.template.weighting,
+            }
+          : { rule, fused: false },
       };
       const entries: StoredEntry[] = subjects.flatMap((s) =>
         s.embeddings.map((embedding) => ({
@@ -171,6 +184,7 @@ export class DeploymentSession {
         type: 'session.start', sessionId: facts.sessionId, bundleId: facts.bundleId, expiresAt: facts.expiresAt,
         watchlistSize, threshold: facts.threshold, targetFalseAlertRate: facts.targetFalseAlertRate, decidingGroup: facts.decidingGroup ?? null,
         fmrByGroup: facts.calibration?.fmrByGroup ?? null,
+        rule, fusedThreshold: facts.decision?.fusedThreshold ?? null,
       }, now);
       d.logger.info('session started', { sessionId: facts.sessionId, bundleId: facts.bundleId, watchlistSize, rows: entries.length, expiresAt: facts.expiresAt, threshold: facts.threshold });
       return this.info();
@@ -293,6 +307,7 @@ export class DeploymentSession {
       targetFalseAlertRate: f.targetFalseAlertRate,
       ...(f.decidingGroup !== undefined ? { decidingGroup: f.decidingGroup } : {}),
       ...(f.calibration !== undefined ? { calibration: f.calibration } : {}),
+      ...(f.decision !== undefined ? { decision: f.decision } : {}),
     };
   }
 

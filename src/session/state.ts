@@ -23,6 +23,23 @@ export class SessionError extends Error {
   }
 }
 
+/**
+ * How the session's alerts are decided (recognition.decision): on single frames ('min-frames',
+ * 'mean-best': `threshold`) or on each track's fused template ('template': `fusedThreshold`,
+ * computed from the calibration's fused-template impostors for the same rate and watchlist size).
+ */
+export interface DecisionFacts {
+  rule: 'min-frames' | 'mean-best' | 'template';
+  /** True when alerts are decided on fused track templates. */
+  fused: boolean;
+  fusedThreshold?: number;
+  /** What set the fused threshold: 'fused' (fused-template impostors) or the single-face distribution when it was higher. */
+  fusedDecidingGroup?: string;
+  /** Rule 'template': K and the weighting of the template. */
+  templateFrames?: number;
+  weighting?: 'uniform' | 'quality';
+}
+
 export interface SessionInfo {
   id?: string;
   state: SessionState;
@@ -38,6 +55,7 @@ export interface SessionInfo {
   decidingGroup?: string;
   /** The calibration behind the threshold: per group, the FMR at it with its interval. */
   calibration?: SessionCalibrationFacts;
+  decision?: DecisionFacts;
 }
 
 export interface DeploymentRecord {
@@ -54,6 +72,8 @@ export interface DeploymentRecord {
   decidingGroup?: string;
   /** The calibration behind the threshold: per group, the FMR at it with its interval. */
   calibration?: SessionCalibrationFacts;
+  /** How the alerts were decided: single frames or fused track templates (and the fused threshold). */
+  decision?: DecisionFacts;
   facesProcessed: number;
   tracks: number;
   alerts: number;
@@ -96,6 +116,7 @@ export interface SessionFacts {
   targetFalseAlertRate: number;
   decidingGroup?: string;
   calibration?: SessionCalibrationFacts;
+  decision?: DecisionFacts;
 }
 
 export interface SessionCounters {
@@ -154,6 +175,7 @@ function recordBase(facts: SessionFacts, endedBy: DeploymentRecord['endedBy'], e
     targetFalseAlertRate: facts.targetFalseAlertRate,
     ...(facts.decidingGroup !== undefined ? { decidingGroup: facts.decidingGroup } : {}),
     ...(facts.calibration !== undefined ? { calibration: facts.calibration } : {}),
+    ...(facts.decision !== undefined ? { decision: facts.decision } : {}),
   };
 }
 

@@ -48,9 +48,10 @@ export interface AnalyzeOptions {
   /**
    * Enrolment: each face's embedding is the mean of its own and its mirror image's (L2-normalised
    * again; mirror.ts). Doubles the embedding time per face: watchlist photos and evaluation only,
-   * never the live chain.
+   * never the live chain. 'both': `embedding` stays the plain one and `flipAveraged` is added
+   * (evaluation: searches and enrolments from one analysis).
    */
-  flipAverage?: boolean;
+  flipAverage?: boolean | 'both';
 }
 
 export interface DetectOptions {
@@ -270,6 +271,7 @@ export class FaceAnalyzer {
       a = now();
       times.quality += a - b;
       let embedding: Float32Array = new Float32Array(0); // a fresh one per face: the worker transfers its buffer
+      let flipAveraged: Float32Array | undefined;
       if (quality.passed || opts.embed !== 'quality-passing') {
         const e = await this.embedder.embed(aligned);
         times.embedPre += e.preMs;
@@ -280,13 +282,18 @@ export class FaceAnalyzer {
           const f = await this.embedder.embed(mirrored);
           times.embedPre += f.preMs;
           times.embedRun += f.runMs;
-          embedding = meanTemplate([e.embedding, f.embedding]);
-          e.embedding.fill(0);
+          const avg = meanTemplate([e.embedding, f.embedding]);
           f.embedding.fill(0);
           mirrored.data.fill(0);
+          if (opts.flipAverage === 'both') flipAveraged = avg;
+          else {
+            e.embedding.fill(0);
+            embedding = avg;
+          }
         }
       }
       const face: Face = { box: [...det.box] as Box, detScore: det.detScore, landmarks: opts.withLandmarks ? landmarks : [], fivePoints, quality, embedding };
+      if (flipAveraged) face.flipAveraged = flipAveraged;
       if (opts.withAligned) face.aligned = aligned;
       if (opts.withContext) face.context = contextCrop(img, det.box, opts.withContext);
       faces.push(face);

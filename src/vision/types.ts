@@ -43,6 +43,8 @@ export interface Face {
   quality: FaceQuality;
   /** L2-normalised embedding (the embedder's dimension, 512 for the shipped one); compare two with a dot product (cosine). Empty when not embedded. */
   embedding: Float32Array;
+  /** analyze({flipAverage: 'both'}) only: the embedding averaged with the mirror image's (enrolment). */
+  flipAveraged?: Float32Array;
   /** The aligned RGB face at the embedder's template size (only when asked for: alerts' best crop). */
   aligned?: RgbImage;
   /** The face with a margin at the frame's resolution (only when asked for: an alert's crop). */

@@ -16,9 +16,9 @@ export interface WorkerInit {
   logLevel: LogLevel;
 }
 export type WorkerRequest =
-  | { kind: 'analyze'; id: number; img: RgbImage; withAligned: boolean; withLandmarks?: boolean; withContext?: AnalyzeOptions['withContext']; embed?: AnalyzeOptions['embed']; detector?: DetectorUse; flipAverage?: boolean }
+  | { kind: 'analyze'; id: number; img: RgbImage; withAligned: boolean; withLandmarks?: boolean; withContext?: AnalyzeOptions['withContext']; embed?: AnalyzeOptions['embed']; detector?: DetectorUse; flipAverage?: AnalyzeOptions['flipAverage'] }
   | { kind: 'detect'; id: number; img: RgbImage; detector?: DetectorUse }
-  | { kind: 'analyze-detected'; id: number; indices: number[]; withAligned: boolean; withLandmarks?: boolean; withContext?: AnalyzeOptions['withContext']; embed?: AnalyzeOptions['embed']; flipAverage?: boolean }
+  | { kind: 'analyze-detected'; id: number; indices: number[]; withAligned: boolean; withLandmarks?: boolean; withContext?: AnalyzeOptions['withContext']; embed?: AnalyzeOptions['embed']; flipAverage?: AnalyzeOptions['flipAverage'] }
   | { kind: 'close'; id: number };
 export type WorkerResponse =
   | { kind: 'ready'; provider: string; attempts: ProviderAttempt[]; engines: EngineChoice[] }
@@ -63,6 +63,7 @@ FaceAnalyzer.create(init.cfg, init.models, logger).then(
         const transfer: ArrayBuffer[] = [];
         for (const f of result.faces) {
           transfer.push(f.embedding.buffer as ArrayBuffer);
+          if (f.flipAveraged) transfer.push(f.flipAveraged.buffer as ArrayBuffer);
           if (f.aligned) transfer.push(f.aligned.data.buffer as ArrayBuffer);
           if (f.context) transfer.push(f.context.data.buffer as ArrayBuffer);
         }

@@ -55,7 +55,7 @@ export interface WatchlistSubject {
   /** Only present when the bundle was built with names. */
   name?: string;
   /**
-   * L2-normalised embeddings: \`watchlist build\` writes one, the subject's template (the mean of its
+   * L2-normalised embeddings: `watchlist build` writes one, the subject's template (the mean of its
    * photos' flip-averaged embeddings). Several (one per photo, older bundles) are fused into one
    * template by the matcher.
    */

@@ -233,3 +233,53 @@ t.test('a fragment (the same person found far from the predicted box after a gap
   for (let f = 0; f < 5; f++) await off.processFrame({ seq: f + 1, capturedAt: f * 40, fps: 25, image: { width: 640, height: 480, data: new Uint8Array(3) } });
   t.equal(off.counts.tracksStarted, 2, 'minMerge above 1: two tracks');
 });
+
+t.test("rule 'template': noisy frames each below the threshold, their template above it; templates end with their track", async (t) => {
+  // Every frame of S is S plus noise in its own direction: single-frame score 1/sqrt(1+1.44) = 0.64,
+  // below the threshold 0.7; the mean of 3 frames 1/sqrt(1+3*1.44/9) = 0.82.
+  const noisy = (f: number) => {
+    const e = new Float32Array(16);
+    e[0] = 1;
+    e[1 + f] = 1.2;
+    return e.map((v) => v / Math.hypot(1, 1.2));
+  };
+  const sBox = (i: number): Box => [10 + i * 3, 10, 60 + i * 3, 60];
+  const pBox: Box = [200, 10, 250, 60];
+  const seq = (): Face[][] => [
+    [face(sBox(0), noisy(0), 1), face(pBox, unit(9), 101)],
+    [face(sBox(1), noisy(1), 2), face(pBox, unit(9, 0.2), 102)],
+    [face(sBox(2), noisy(2), 3)],
+    [face(sBox(3), noisy(3), 4)],
+    [], [], [],
+  ];
+  const run = async (rule: 'min-frames' | 'template') => {
+    const vision = scripted(seq());
+    const matcher = new Matcher([{ ref: 'S', category: 'wanted', embedding: unit(0) }, { ref: 'Q', category: 'wanted', embedding: unit(12) }]);
+    const dcfg = DecisionConfigSchema.parse({ rule, minFrames: 2, template: { frames: 5, minFrames: 2 } });
+    const decider = new AlertDecider(dcfg, { threshold: 0.7, fusedThreshold: 0.75, falseAlertRate: 0.001, watchlistSize: 2 });
+    const alerts: Alert[] = [];
+    const chain = new RecognitionChain({
+      vision, tracker: new Tracker(TrackerConfigSchema.parse({ maxUnseenFrames: 2 })), decider, scheduler, matcher: () => matcher,
+      onAlert: (a) => { alerts.push({ ...a }); releaseAlertCrop(a); },
+      ...(rule === 'template' ? { template: dcfg.template } : {}),
+    });
+    const counts: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      await chain.processFrame({ seq: i + 1, capturedAt: 1000 + i * 40, image: { width: 320, height: 240, data: new Uint8Array(320 * 240 * 3) } });
+      counts.push(chain.templateCount);
+    }
+    return { alerts, counts, vision };
+  };
+  const single = await run('min-frames');
+  t.equal(single.alerts.length, 0, 'per-frame rule: no frame reaches 0.7');
+  t.same(single.counts, [0, 0, 0, 0, 0, 0, 0], 'no template is kept under a per-frame rule');
+  const fused = await run('template');
+  t.equal(fused.alerts.length, 1, 'the fused template reaches the fused threshold');
+  t.match(fused.alerts[0], { subject: { ref: 'S' }, fused: true, rule: 'template', threshold: 0.75 });
+  t.ok(fused.alerts[0].templateFrames === 2 || fused.alerts[0].templateFrames === 3, `decided on ${fused.alerts[0].templateFrames} fused frames`);
+  t.ok(fused.alerts[0].score >= 0.75 && fused.alerts[0].score < 0.83, `fused score ${fused.alerts[0].score.toFixed(3)}`);
+  t.ok(fused.alerts[0].bestScore < 0.7, 'no single frame was above the threshold');
+  t.equal(fused.counts[0], 2, 'one template per embedded track (S and the passer-by)');
+  t.equal(fused.counts[fused.counts.length - 1], 0, 'templates are dropped when their track ends');
+  t.ok(fused.vision.given.flat().every((f) => f.embedding.every((v) => v === 0)), 'the frames\' embeddings are zeroed (the template holds copies, cleared at track end)');
+});

@@ -141,3 +141,29 @@ t.test('quality bands, mean-best: the mean is held to the highest threshold amon
   t.equal(b?.band, 'big');
   t.ok(Math.abs(b!.score - 0.71) < 1e-9, `mean of 0.72 and 0.7 (${b?.score})`);
 });
+
+t.test("rule 'template': decides on the fused top-1 against the fused threshold", async (t) => {
+  const cfg = DecisionConfigSchema.parse({ rule: 'template', template: { frames: 5, minFrames: 2 } });
+  t.throws(() => new AlertDecider(cfg, basis), /rule 'template' needs a fused threshold/);
+  const d = new AlertDecider(cfg, { ...basis, fusedThreshold: 0.6, fusedDecidingGroup: 'fused' });
+  const fused = (o: Observation, ref: string, score: number, frames: number): Observation => ({ ...o, fused: { top1: { ref, category: 'wanted', score }, frames } });
+  t.equal(d.observe(obs(1, 0, 'S1', 0.9, good, 1)), undefined, 'single frames never decide under this rule, however high');
+  t.equal(d.observe(fused(obs(1, 40, 'S1', 0.9, good, 2), 'S1', 0.95, 1)), undefined, 'a template of one frame is below template.minFrames');
+  t.equal(d.observe(fused(obs(1, 80, 'S1', 0.5, good, 3), 'S1', 0.59, 2)), undefined, 'fused score below the fused threshold');
+  const a = d.observe(fused(obs(1, 120, 'S2', 0.4, good, 4), 'S1', 0.61, 3));
+  t.match(a, {
+    subject: { ref: 'S1' }, score: 0.61, bestScore: 0.9, threshold: 0.6, rule: 'template', fused: true, templateFrames: 3,
+    framesOfEvidence: 3, framesSeen: 4, decidingGroup: 'fused',
+  });
+  t.same([...a!.crop!.data], new Array(12).fill(1), "the subject's best frame crop");
+  t.equal(d.observe(fused(obs(1, 160, 'S1', 0.9), 'S1', 0.9, 4)), undefined, 'once per subject per track');
+  // a track whose frames never had the subject as top-1: the crop of the frame that completed the template
+  const b = d.observe(fused(obs(2, 200, 'S9', 0.2, good, 7), 'S3', 0.7, 2));
+  t.match(b, { subject: { ref: 'S3' }, fused: true, bestScore: 0.7 });
+  t.same([...b!.crop!.data], new Array(12).fill(7));
+  t.equal(d.observe(fused(obs(3, 1000, 'S1', 0.9), 'S1', 0.9, 5)), undefined, 'the cooldown holds for fused alerts');
+  t.same(d.stats, { alerts: 2, suppressedByCooldown: 1 });
+  const single = new AlertDecider(DecisionConfigSchema.parse({ minFrames: 1 }), basis).observe(obs(1, 0, 'S1', 0.9));
+  t.match(single, { fused: false, rule: 'min-frames' });
+  t.notOk('templateFrames' in single!);
+});

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AuditLog, verifyAuditFile } from '../../src/audit/log';
 import { createMemoryLogger } from '../../src/log';
+import { DecisionConfigSchema, type DecisionConfig } from '../../src/recognition/config';
 import { SessionConfigSchema } from '../../src/session/config';
 import { markerPath } from '../../src/session/marker';
 import { DeploymentSession, type ThresholdProvider } from '../../src/session/session';
@@ -16,12 +17,12 @@ import { embeddingNeedles, makeBundle, makeKit, makeSubjects, MODEL_SHA, scanFor
 const T0 = new Date('2030-01-01T08:30:00Z'); // bundles are created 08:00 and live 8 h by default
 const H = 3600_000;
 
-function setup(t: Test, opts: { maxDurationHours?: number; namesAllowed?: boolean; thresholdFor?: ThresholdProvider; kit?: Kit } = {}) {
+function setup(t: Test, opts: { maxDurationHours?: number; namesAllowed?: boolean; thresholdFor?: ThresholdProvider; kit?: Kit; decision?: DecisionConfig } = {}) {
   const kit = opts.kit ?? makeKit(t.testdir());
   const audit = new AuditLog(path.join(kit.stateDir, 'audit.jsonl'));
   t.teardown(() => audit.close());
   const logger = createMemoryLogger();
-  const requests: { falseAlertRate: number; watchlistSize: number }[] = [];
+  const requests: { falseAlertRate: number; watchlistSize: number; fused?: boolean }[] = [];
   const session = new DeploymentSession({
     config: SessionConfigSchema.parse({ maxDurationHours: opts.maxDurationHours ?? 6, namesAllowed: opts.namesAllowed ?? false }),
     unitId: 'unit-1',
@@ -33,6 +34,7 @@ function setup(t: Test, opts: { maxDurationHours?: number; namesAllowed?: boolea
     embeddingModelSha256: MODEL_SHA,
     maxBundleBytes: 1 << 20,
     thresholdFor: opts.thresholdFor ?? ((req) => (requests.push(req), { threshold: 0.42, decidingGroup: 'sex=female' })),
+    ...(opts.decision ? { decision: opts.decision } : {}),
     audit,
     logger,
   });
@@ -75,6 +77,7 @@ t.test('start from a real bundle, match, end by command: record and wipe', async
     facesProcessed: 150, tracks: 2, alerts: 3, confirmed: 1, falseAlerts: 1, unadjudicated: 1, decidingGroup: 'sex=female',
   });
   t.match(rec.wipe, { ok: true, keyZeroed: true, leftovers: [] });
+  t.same(rec.decision, { rule: 'min-frames', fused: false }, 'the record says the alerts were decided on single frames');
   t.equal(rec.wipe.filesRemoved.length, 1);
   t.notOk(existsSync(path.join(kit.runtimeDir, STORE_FILE)), 'store file gone');
   t.notOk(existsSync(markerPath(kit.stateDir)), 'marker removed at a clean end');
@@ -223,4 +226,23 @@ t.test('reportAborted shows the crashed session until a new one starts', async (
   t.equal(session.start(makeBundle(kit, makeSubjects(1)), T0).state, 'active');
   t.throws(() => session.reportAborted(aborted), { code: 'session-active' });
   session.end('command', T0);
+});
+
+t.test("rule 'template': the session computes the fused threshold and the session info and record state it", async (t) => {
+  const decision = DecisionConfigSchema.parse({ rule: 'template', template: { frames: 4, weighting: 'uniform' } });
+  const { kit, session, requests } = setup(t, {
+    decision,
+    thresholdFor: (req) => {
+      requests.push(req);
+      return req.fused ? { threshold: 0.47, decidingGroup: 'fused' } : { threshold: 0.42 };
+    },
+  });
+  const info = session.start(makeBundle(kit, makeSubjects(3, 1, 1), { sessionId: 'op-f' }), T0);
+  t.same(requests, [{ falseAlertRate: 1e-3, watchlistSize: 3 }, { falseAlertRate: 1e-3, watchlistSize: 3, fused: true }]);
+  t.same(info.decision, { rule: 'template', fused: true, fusedThreshold: 0.47, fusedDecidingGroup: 'fused', templateFrames: 4, weighting: 'uniform' });
+  t.equal(info.threshold, 0.42, 'the single-frame threshold is still stated');
+  const rec = session.end('command', new Date(T0.getTime() + H));
+  t.same(rec.decision, info.decision);
+  const start = readFileSync(path.join(kit.stateDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.type === 'session.start');
+  t.match(start, { rule: 'template', fusedThreshold: 0.47 }, 'audited');
 });

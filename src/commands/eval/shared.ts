@@ -98,7 +98,7 @@ export async function embedFiles(files: string[], values: Values, io: CommandIO)
  * live unit sees a face) and the enrolment photos flip-averaged (as the unit enrols).
  */
 export async function embedFileSets(
-  sets: { files: string[]; flipAverage?: boolean; label?: string }[],
+  sets: { files: string[]; flipAverage?: boolean; alsoFlipAveraged?: (file: string) => boolean; label?: string }[],
   values: Values,
   io: CommandIO,
 ): Promise<(EmbeddedSet & { provider: string; embedderSha256: string })[]> {
@@ -112,6 +112,7 @@ export async function embedFileSets(
         decode: decodeImageFile,
         progress,
         flipAverage: s.flipAverage,
+        ...(s.alsoFlipAveraged ? { alsoFlipAveraged: s.alsoFlipAveraged } : {}),
         // an unreadable file is reported once (the first pass reads every file)
         onUnreadable: (_file, error) => (out.length === 0 ? io.stderr(`lfr-edge eval: ${error} (skipped)\n`) : undefined),
       });
