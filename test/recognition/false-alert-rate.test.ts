@@ -12,6 +12,7 @@ import { seededRandom } from '../../src/eval/bootstrap';
 import { distributionOf } from '../../src/eval/distribution';
 import { thresholdFor, thresholdTable, bandOf, type Calibration, type QualityBand } from '../../src/recognition/calibration';
 import { Matcher, type MatcherSubject } from '../../src/recognition/matcher';
+import { TrackTemplate } from '../../src/recognition/track-template';
 import { AlertDecider, type DecisionBasis } from '../../src/recognition/decision';
 import { DecisionConfigSchema } from '../../src/recognition/config';
 import { decisionBasisOf } from '../../src/daemon/session-decider';
@@ -159,4 +160,46 @@ t.test('per quality band through the session facts and the decision: the rate ho
   const { bands: _b, ...noBands } = basis;
   const without = alertShare(noBands, 'small');
   t.ok(without > ceiling(RATE, SEARCHES), `without the band thresholds ${without.toFixed(4)} of small faces alert: the decision must use them`);
+});
+
+t.test('fused track templates: the rate holds at the fused threshold, which the fused impostors set', async (t) => {
+  // A passer-by's track: K degraded frames of one new identity, fused as the chain fuses them. The
+  // shared mean-face component adds up while the noise averages out, so templates score higher
+  // against everyone than single frames do: their threshold must come from their own impostors.
+  const K = 5;
+  const cfg = { frames: K, weighting: 'quality' as const, weight: { interOcularPx: [10, 40] as [number, number], sharpness: [5, 60] as [number, number] } };
+  const quality = (i: number) => ({ interOcularPx: 14 + 4 * i, sharpness: 30, yawDeg: 0, pitchDeg: 0, detScore: 0.9, passed: true, reasons: [] });
+  const trackTemplate = () => {
+    const tpl = new TrackTemplate(cfg);
+    const id = randomDir();
+    for (let i = 0; i < K; i++) tpl.add(face(id, 'small'), quality(i));
+    const v = Float32Array.from(tpl.template()!);
+    tpl.clear();
+    return v;
+  };
+  const gallery = Array.from({ length: 400 }, () => face(randomDir(), 'good'));
+  const fusedScores: number[] = [];
+  while (fusedScores.length < 240_000) {
+    const probe = trackTemplate();
+    for (const g of gallery) fusedScores.push(dot(probe, g));
+  }
+  const cal: Calibration = { ...calibration, fused: { frames: K, weighting: 'quality', impostor: distributionOf(fusedScores) } };
+  const m = new Matcher(watchlist(N, 3));
+  const req = { falseAlertRate: RATE, watchlistSize: m.subjects };
+  const fused = thresholdFor(cal, { ...req, fused: true });
+  const single = thresholdFor(cal, req);
+  t.equal(fused.bandData, 'measured');
+  t.equal(fused.decidingGroup, 'fused');
+  t.ok(fused.threshold > single.threshold, `fused ${fused.threshold.toFixed(4)} > single ${single.threshold.toFixed(4)}`);
+  const share = (threshold: number) => {
+    let alerts = 0;
+    for (let i = 0; i < SEARCHES; i++) if (m.top1(trackTemplate())!.score >= threshold) alerts++;
+    return alerts / SEARCHES;
+  };
+  const atFused = share(fused.threshold);
+  t.ok(atFused <= ceiling(RATE, SEARCHES), `templates at the fused threshold: ${atFused.toFixed(4)} <= ${ceiling(RATE, SEARCHES).toFixed(4)}`);
+  t.ok(atFused >= RATE / 4, `and not vacuous (${atFused.toFixed(4)})`);
+  const atSingle = share(single.threshold);
+  t.ok(atSingle > ceiling(RATE, SEARCHES), `templates at the single-face threshold: ${atSingle.toFixed(4)}: the fused calibration is needed`);
+  t.equal(thresholdFor({ ...calibration }, { ...req, fused: true }).threshold, single.threshold, 'without fused data: the single-face threshold, never lower');
 });
