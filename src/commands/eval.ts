@@ -14,7 +14,7 @@ export { fairnessText } from './eval/fairness';
 
 
 export const usage = `lfr-edge eval verify   --images DIR [--pairs FILE | --max-per-person N --exclude FILE] [--json] [--plot FILE.svg] [--calibration-out FILE]
-lfr-edge eval identify --images DIR [--enrol first|all] [--exclude FILE] [--json]
+lfr-edge eval identify --images DIR [--enrol first|all] [--calibration-in FILE --calibration-out FILE] [--exclude FILE] [--json]
 lfr-edge eval fairness --images DIR --demographics CSV [--far 1e-3,1e-4 | --threshold T[,T...]] [--max-per-person N]
                        [--exclude FILE] [--bootstrap N] [--seed N] [--json] [--plot FILE.svg] [--calibration-out FILE]
 lfr-edge eval quality  --images DIR [--exclude FILE] [--mated N] [--non-mated N] [--copies N] [--bands 10,14,20,28,40]
@@ -29,7 +29,11 @@ lfr-edge eval quality  --images DIR [--exclude FILE] [--mated N] [--non-mated N]
              images are mated searches, one-image people non-mated. TPIR at FPIR 1e-2 and 1e-3, rank-1.
              --enrol all: the same searches, reported beside first-photo enrolment (plain and
              flip-averaged) with each person enrolled as the unit does it: one template from all
-             their photos, each averaged with its mirror image, the searched photo left out.
+             their photos, each averaged with its mirror image, the searched photo left out; and
+             fused track templates (the best K of a person's other photos, K 1-8, uniform or quality
+             weights) against first-photo enrolments: TAR at FMR. --calibration-in/-out: add the
+             fused templates' impostors (recognition.decision.template K and weighting) to a
+             calibration as its 'fused' section (the unit's fused threshold).
   fairness   false-match rate per demographic group (CSV: image,<attribute>,...; blank = unknown)
              at thresholds from all impostor pairs (--far, default 1e-3,1e-4) or given (--threshold),
              with 95% intervals from resampling people, and the threshold the worst group needs.
@@ -61,6 +65,7 @@ export const evalCommand: Command = async (argv, io) => {
   if (sub !== 'quality') {
     const wrong = QUALITY_ONLY.filter((k) => values[k] !== undefined);
     if (wrong.length) throw new UsageError(`${wrong.map((k) => `--${k}`).join(', ')}: only for 'eval quality'`);
+    if (values['calibration-in'] !== undefined && sub !== 'identify') throw new UsageError("--calibration-in: only for 'eval quality' and 'eval identify --enrol all'");
   }
   switch (sub) {
     case 'verify':

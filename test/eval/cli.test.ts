@@ -114,12 +114,35 @@ function run() {
       t.ok(e.rank1 >= 0.9, `rank-1 ${e.rank1}`);
     }
     t.equal(out.rank1, out.enrolments.allPhotos.rank1, 'the top level is the chosen enrolment');
-    t.match(r.stderr, /enrolment photos, flip-averaged: \d+\/\d+/, 'the flip-averaged pass has its own progress');
+    t.ok(Array.isArray(out.fused) && out.fused.length === 10, 'fused track templates measured: K 1, 2, 3, 5, 8, uniform and quality');
+    t.match(out.fused.find((f: { frames: number; weighting: string }) => f.frames === 5 && f.weighting === 'quality'), { people: 12, impostorPairs: 12 * 11 });
+    t.same(out.fusedConfigured, { frames: 5, weighting: 'quality' });
     const text = cli(['identify', '--images', images, '--enrol', 'all', '--workers', '1']);
     t.match(text.stdout, /enrolment: first photo\n[^]*enrolment: first photo, flip-averaged\n[^]*enrolment: all photos, flip-averaged\n/);
     const bad = cli(['identify', '--images', images, '--enrol', 'best']);
     t.equal(bad.code, 2);
     t.match(bad.stderr, /--enrol must be 'first' or 'all', got 'best'/);
+    const noIn = cli(['identify', '--images', images, '--enrol', 'all', '--calibration-out', path.join(dir, 'f.json')]);
+    t.equal(noIn.code, 2);
+    t.match(noIn.stderr, /--calibration-out needs --calibration-in FILE/);
+    const notAll = cli(['identify', '--images', images, '--calibration-in', 'x', '--calibration-out', path.join(dir, 'f.json')]);
+    t.equal(notAll.code, 2);
+    t.match(notAll.stderr, /--calibration-out needs --enrol all/);
+  });
+
+  t.test('identify --enrol all --calibration-out: the fused section added to the calibration, the rest kept', async (t) => {
+    const base = path.join(dir, 'cal', 'calibration.json'); // written by the verify test above
+    const out = path.join(dir, 'cal', 'with-fused.json');
+    const r = cli(['identify', '--images', images, '--enrol', 'all', '--calibration-in', base, '--calibration-out', out, '--workers', '1']);
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stderr, /calibration written to .*with-fused\.json \(fused: 132 impostor template pairs, K 5, quality\)/);
+    const before = readCalibrationFile(base);
+    const c = readCalibrationFile(out);
+    t.equal(c.v, 2);
+    t.same(c.impostor, before.impostor, 'single-face data kept');
+    t.match(c.fused, { frames: 5, weighting: 'quality', impostor: { count: 132 } });
+    const d = thresholdFor(c, { falseAlertRate: 0.5, watchlistSize: 1, fused: true });
+    t.ok(d.threshold >= thresholdFor(c, { falseAlertRate: 0.5, watchlistSize: 1 }).threshold, 'the fused threshold is never below the single-face one');
   });
 
   t.test('fairness: per-group report, calibration with groups, chart', async (t) => {

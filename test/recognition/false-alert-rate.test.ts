@@ -166,9 +166,9 @@ t.test('fused track templates: the rate holds at the fused threshold, which the 
   // A passer-by's track: K degraded frames of one new identity, fused as the chain fuses them. The
   // shared mean-face component adds up while the noise averages out, so templates score higher
   // against everyone than single frames do: their threshold must come from their own impostors.
-  const K = 5;
+  const K = 10;
   const cfg = { frames: K, weighting: 'quality' as const, weight: { interOcularPx: [10, 40] as [number, number], sharpness: [5, 60] as [number, number] } };
-  const quality = (i: number) => ({ interOcularPx: 14 + 4 * i, sharpness: 30, yawDeg: 0, pitchDeg: 0, detScore: 0.9, passed: true, reasons: [] });
+  const quality = (i: number) => ({ interOcularPx: 14 + 2 * i, sharpness: 30, yawDeg: 0, pitchDeg: 0, detScore: 0.9, passed: true, reasons: [] });
   const trackTemplate = () => {
     const tpl = new TrackTemplate(cfg);
     const id = randomDir();

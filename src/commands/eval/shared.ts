@@ -46,7 +46,7 @@ export const OPTIONS = {
 } as const;
 
 /** Options only `eval quality` reads: refused elsewhere rather than silently ignored. */
-export const QUALITY_ONLY = ['mated', 'non-mated', 'copies', 'bands', 'iod-range', 'frame', 'detector', 'calibration-in'] as const;
+export const QUALITY_ONLY = ['mated', 'non-mated', 'copies', 'bands', 'iod-range', 'frame', 'detector'] as const;
 
 export type Values = ReturnType<typeof parse<typeof OPTIONS>>['values'];
 
