@@ -33,7 +33,7 @@ function processesWith(marker: string): number[] {
   return out;
 }
 
-async function unitConfig(t: Test, width: number) {
+async function unitConfig(t: Test, width: number, daemon: Record<string, unknown> = {}) {
   const dir = tempDir('lfr-startcancel-');
   const keys = path.join(dir, 'keys');
   const authority = path.join(dir, 'authority');
@@ -57,6 +57,7 @@ async function unitConfig(t: Test, width: number) {
     camera: { template: 'test', settings: { width, height: 180, fps: 10 } },
     vision: { providers: ['cpu'] },
     logging: { level: 'info' },
+    daemon,
   };
   const file = path.join(dir, 'config.json');
   writeFileSync(file, JSON.stringify(config));
@@ -133,4 +134,20 @@ t.test('SIGTERM while waiting for the first frame: the camera process is gone, n
   t.notOk(r.lines.some((l) => l.msg === 'daemon ready'), 'no READY');
   await waitFor(() => processesWith(marker).length === 0, 5000, 'the camera process to be gone');
   t.same(processesWith(marker), [], 'no camera process left');
+});
+
+t.test('a camera+vision start that overruns its budget is cancelled and stopped: the daemon runs degraded, no camera ever starts', { skip, timeout: 120_000 }, async (t) => {
+  // 50 ms: the vision worker cannot load its models in that time
+  const { file, marker } = await unitConfig(t, 330, { startBudgetS: { 'camera+vision': 0.05 } });
+  const r = await sigtermWhen(t, file, (l) => l.msg === 'daemon ready');
+  t.ok(r.signalled, 'READY came (degraded), then SIGTERM');
+  t.equal(r.code, 0);
+  const ready = r.lines.find((l) => l.msg === 'daemon ready')!;
+  t.match(ready.status, /^degraded: camera\+vision failed \(camera\+vision start did not finish within 50 ms\)/, `READY status: ${ready.status}`);
+  t.match(r.lines.find((l) => l.msg === 'component failed to start'), { component: 'camera+vision', error: 'camera+vision start did not finish within 50 ms' });
+  t.ok(r.lines.some((l) => l.msg === 'component stopped' && l.component === 'camera+vision'), 'the overrun start was stopped');
+  t.same(started(r.lines), ['audit', 'mqtt', 'session', 'health'], 'the rest started');
+  t.notOk(r.lines.some((l) => l.msg === 'camera state'), 'the camera never started: the late start did not complete');
+  t.notOk(r.lines.some((l) => l.msg === 'onnx session ready' && Date.parse(String(l.time)) > Date.parse(String(ready.time))), 'no model finished loading after READY');
+  t.same(processesWith(marker), [], 'no camera process');
 });
