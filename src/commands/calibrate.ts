@@ -294,6 +294,6 @@ function reportQuality(cal: Calibration, q: { run: DegradedRun; byBand: BinnedSc
     facesMeasured: q.run.faces.length,
     copiesMade: q.run.copiesMade,
     bands,
-    chartSvg: qualityChartSvg(reports, detection, [p], p, null, `watchlist of ${sizes[0]} at false-alert rate ${falseAlertRate}; ${q.run.faces.length} degraded faces`),
+    chartSvg: qualityChartSvg(reports, detection, [p], p, null, null, `watchlist of ${sizes[0]} at false-alert rate ${falseAlertRate}; ${q.run.faces.length} degraded faces`),
   };
 }

@@ -19,7 +19,7 @@ lfr-edge eval fairness --images DIR --demographics CSV [--far 1e-3,1e-4 | --thre
                        [--exclude FILE] [--bootstrap N] [--seed N] [--json] [--plot FILE.svg] [--calibration-out FILE]
 lfr-edge eval quality  --images DIR [--exclude FILE] [--mated N] [--non-mated N] [--copies N] [--bands 10,14,20,28,40]
                        [--iod-range 8,48] [--frame 1280x720] [--detector KEY] [--far 1e-2,1e-3,1e-4] [--seed N]
-                       [--calibration-in FILE --calibration-out FILE] [--json] [--plot FILE.svg]
+                       [--track-frames N] [--calibration-in FILE --calibration-out FILE] [--json] [--plot FILE.svg]
 
   verify     with --pairs (LFW pairs.txt format, images at DIR/<name>/<name>_<nnnn>.jpg): 10-fold
              accuracy (LFW protocol), TAR and threshold at FAR 1e-2, 1e-3, 1e-4. Without --pairs:
@@ -42,7 +42,9 @@ lfr-edge eval quality  --images DIR [--exclude FILE] [--mated N] [--non-mated N]
              downscaled to an inter-ocular distance in --iod-range px, motion/focus blur, low light,
              noise, JPEG) and found there by the live detector (vision.detector or --detector).
              TAR and FMR per inter-ocular band (--bands edges) at the unit's band thresholds, the
-             detection rate per size, the gates where genuine matches collapse; --calibration-in/-out
+             detection rate per size, the gates where genuine matches collapse (the lowest size or
+             sharpness from which a track of --track-frames such faces, default 10, reaches
+             recognition.decision.minFrames matching frames with even odds); --calibration-in/-out
              add the per-band impostor distributions to a calibration (the unit's band thresholds).
 
   --json                 one JSON object on stdout (progress stays on stderr)

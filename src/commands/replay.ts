@@ -15,6 +15,7 @@ import { checkCalibrationModel, readCalibrationFile, thresholdFor, type Calibrat
 import { embeddingsPerTrackSummary, RecognitionChain, trackTemplateConfig, type FrameAnalyzer } from '../recognition/chain';
 import { parseGroundTruth, scoreAlerts, type GroundTruth } from '../recognition/ground-truth';
 import { AlertDecider, releaseAlertCrop, type Alert, type DecisionBasis } from '../recognition/decision';
+import { sessionBandThresholds } from '../session/calibration-policy';
 import { Matcher, type MatcherSubject } from '../recognition/matcher';
 import { Tracker } from '../recognition/tracker';
 import { isImageName, listPeople } from '../vision/files';
@@ -92,7 +93,7 @@ export async function buildWatchlist(dir: string, vision: FrameAnalyzer, io: Pic
 
 function alertJson(a: Alert) {
   return {
-    type: 'alert', subject: a.subject.ref, score: r(a.score, 4), bestScore: r(a.bestScore, 4), threshold: r(a.threshold, 4),
+    type: 'alert', subject: a.subject.ref, score: r(a.score, 4), bestScore: r(a.bestScore, 4), threshold: r(a.threshold, 4), band: a.band ?? null,
     falseAlertRate: a.falseAlertRate, watchlistSize: a.watchlistSize, rule: a.rule, fused: a.fused,
     ...(a.templateFrames !== undefined ? { templateFrames: a.templateFrames } : {}), trackId: a.trackId,
     frames: a.framesOfEvidence, framesSeen: a.framesSeen,
@@ -147,10 +148,14 @@ export const replayCommand: Command = async (argv, io) => {
       basis = { threshold: threshold!, falseAlertRate, watchlistSize: subjects.length, ...(templateRule ? { fusedThreshold: threshold! } : {}) };
       thresholdSource = 'option';
     } else {
-      const t = thresholdFor(cal.data, { falseAlertRate, watchlistSize: subjects.length });
+      const req = { falseAlertRate, watchlistSize: subjects.length };
+      const t = thresholdFor(cal.data, req);
+      // As a session does: each quality band of the calibration has its threshold.
+      const bands = sessionBandThresholds(cal.data, req);
       const f = templateRule ? thresholdFor(cal.data, { falseAlertRate, watchlistSize: subjects.length, fused: true }) : undefined;
       basis = {
         threshold: t.threshold, falseAlertRate, watchlistSize: subjects.length, decidingGroup: t.decidingGroup,
+        ...(bands ? { bands: bands.map(({ name, interOcularPx, sharpness, threshold, decidingGroup }) => ({ name, interOcularPx, sharpness, threshold, decidingGroup })) } : {}),
         ...(f ? { fusedThreshold: f.threshold, ...(f.decidingGroup ? { fusedDecidingGroup: f.decidingGroup } : {}) } : {}),
       };
       thresholdSource = cal.file;
@@ -205,6 +210,7 @@ export const replayCommand: Command = async (argv, io) => {
       overheadRatio: c.modelMs > 0 ? r(c.frameMs / c.modelMs, 2) : null,
       threshold: r(basis.threshold, 4), thresholdSource, falseAlertRate, watchlistSize: subjects.length,
       ...(basis.decidingGroup ? { decidingGroup: basis.decidingGroup } : {}),
+      ...(basis.bands ? { bandThresholds: Object.fromEntries(basis.bands.map((b) => [b.name, r(b.threshold, 4)])) } : {}),
       ...(basis.fusedThreshold !== undefined ? { fusedThreshold: r(basis.fusedThreshold, 4), ...(basis.fusedDecidingGroup ? { fusedDecidingGroup: basis.fusedDecidingGroup } : {}) } : {}),
       rule: cfg.recognition.decision.rule, realtime: !!values.realtime, frameBudgetMs: scheduler.maxFrameMs || null, provider: vision.provider,
       cameraReconnects: cam.reconnects, frameErrors: s.failed,

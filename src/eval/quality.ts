@@ -180,12 +180,44 @@ export function gateFrom(reports: readonly BinReport[], far: number, minTar: num
     if (tar === null || tar < minTar) break;
     gate = r.lo;
   }
-  if (gate === null) return { gate, reason: `no bin reaches TAR ${minTar} at FMR ${far} with at least ${minGenuine} genuine scores` };
+  if (gate === null) return { gate, reason: `no bin reaches TAR ${fmtPct(minTar)} at FMR ${far} with at least ${minGenuine} genuine scores` };
   const below = sorted.filter((r) => r.lo < gate!).map((r) => `${r.name} ${fmtPct(r.atUnit[key]?.tar)}`);
-  return { gate, reason: `lowest edge from which every bin has TAR >= ${(minTar * 100).toFixed(0)}% at FMR ${far}${below.length ? `; below it: ${below.join(', ')}` : ''}` };
+  return { gate, reason: `lowest edge from which every bin has TAR >= ${fmtPct(minTar)} at FMR ${far}${below.length ? `; below it: ${below.join(', ')}` : ''}` };
 }
 
 const fmtPct = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${(x * 100).toFixed(1)}%`);
+
+/** P(X >= k) for X ~ Binomial(n, p). */
+export function binomialAtLeast(n: number, k: number, p: number): number {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  let term = Math.pow(1 - p, n); // P(X = 0)
+  let below = 0;
+  for (let i = 0; i < k; i++) {
+    below += term;
+    term *= ((n - i) / (i + 1)) * (p / (1 - p));
+  }
+  return Math.max(0, 1 - below);
+}
+
+/**
+ * The single-frame TAR at which a track of `frames` faces of that quality reaches `minFrames`
+ * matching frames (the decision's evidence) with probability `odds`: below it a face of that
+ * quality adds little to finding a suspect. Frames are taken as independent (optimistic for a
+ * steady face, pessimistic for one that changes).
+ */
+export function trackMinTar(frames: number, minFrames: number, odds = 0.5): number {
+  if (!(Number.isInteger(frames) && frames >= 1)) throw new RangeError(`frames per track must be a positive integer, got ${frames}`);
+  if (!(Number.isInteger(minFrames) && minFrames >= 1)) throw new RangeError(`minFrames must be a positive integer, got ${minFrames}`);
+  if (minFrames > frames) return 1;
+  let lo = 0, hi = 1;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (binomialAtLeast(frames, minFrames, mid) >= odds) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
 
 /** The p-quantile of a list (nearest rank; null for an empty list). */
 export function quantile(values: readonly number[], p: number): number | null {

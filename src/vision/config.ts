@@ -4,10 +4,15 @@ export const EXECUTION_PROVIDERS = ['tensorrt', 'cuda', 'cpu'] as const;
 export type ExecutionProviderName = (typeof EXECUTION_PROVIDERS)[number];
 
 export const QualityConfigSchema = z.strictObject({
-  /** Minimum inter-ocular distance in pixels of the source image. */
-  minInterOcularPx: z.number().min(0).default(20),
-  /** Minimum variance of the Laplacian on the aligned grey crop. */
-  minSharpness: z.number().min(0).default(15),
+  /**
+   * Minimum inter-ocular distance in pixels of the source image. 14: below it a degraded face's
+   * single-frame TAR at FMR 1e-3 collapses (10-14 px 19%, < 10 px 4%; 14-20 px 42%), measured by
+   * `lfr-edge eval quality` (docs/accuracy.md#quality-bands). The per-band thresholds keep the
+   * false-alert rate for the faces it lets through.
+   */
+  minInterOcularPx: z.number().min(0).default(14),
+  /** Minimum variance of the Laplacian on the aligned grey crop. 5: the same measurement (2-5: 17%, 5-10: 49%). */
+  minSharpness: z.number().min(0).default(5),
   /** Maximum |yaw| estimate in degrees. */
   maxYawDeg: z.number().min(0).max(90).default(45),
   /** Maximum |pitch| estimate in degrees. */
@@ -72,8 +77,12 @@ export const VisionConfigSchema = z.strictObject({
   detThreshold: z.number().min(0).max(1).optional(),
   /** NMS IoU threshold (default: the detector's manifest entry). */
   nmsIou: z.number().min(0).max(1).optional(),
-  /** Boxes smaller than this (square side, source pixels) are not analysed further. */
-  minFaceSidePx: z.number().min(0).default(24),
+  /**
+   * Boxes smaller than this (square side, source pixels) are not analysed further (no landmarks).
+   * 28 = 2 x minInterOcularPx: below the measured box side of faces at the size gate (5th
+   * percentile 2.54 x the inter-ocular distance), so it skips only faces that could not pass it.
+   */
+  minFaceSidePx: z.number().min(0).default(28),
   /** Detection zones and masks for live video. */
   zones: ZonesConfigSchema.prefault({}),
   quality: QualityConfigSchema.prefault({}),

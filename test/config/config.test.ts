@@ -15,7 +15,8 @@ t.test('embedded defaults are complete and valid', async (t) => {
   const cfg = loadConfig();
   t.same(cfg.vision.providers, ['tensorrt', 'cuda', 'cpu']);
   t.equal(cfg.vision.intraOpThreads, 1);
-  t.equal(cfg.vision.quality.minInterOcularPx, 20);
+  t.equal(cfg.vision.quality.minInterOcularPx, 14);
+  t.equal(cfg.vision.minFaceSidePx, 28);
   t.equal(cfg.unit.id, 'dev-unit');
 });
 
@@ -23,7 +24,7 @@ t.test('a file overrides defaults; nested defaults stay', async (t) => {
   const cfg = loadConfig({ file: file('a.json', JSON.stringify({ vision: { intraOpThreads: 2, quality: { maxYawDeg: 30 } } })) });
   t.equal(cfg.vision.intraOpThreads, 2);
   t.equal(cfg.vision.quality.maxYawDeg, 30);
-  t.equal(cfg.vision.quality.minSharpness, 15);
+  t.equal(cfg.vision.quality.minSharpness, 5);
 });
 
 t.test('unknown keys are refused with their path', async (t) => {

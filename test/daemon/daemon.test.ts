@@ -107,6 +107,12 @@ t.test('daemon: health, a full session over MQTT (alerts, adjudication, end-sess
   t.match(alert, { v: 1, unitId: 'van-1', sessionId: active.sessionId, category: 'wanted' });
   t.ok(['lin-manuel-miranda', 'barack-obama'].includes(alert.subjectRef), `alert for ${alert.subjectRef}`);
   t.ok(alert.score >= alert.threshold && alert.evidenceFrames >= 3, 'track-level evidence above the threshold');
+  // The shipped calibration has quality bands: the session lists them, the alert names its band and that band's threshold.
+  const bands = (active.calibration?.bands ?? []) as { name: string; threshold: number }[];
+  t.ok(bands.length > 0, `the session states the quality bands (${bands.map((b) => b.name).join(', ')})`);
+  const band = bands.find((b) => b.name === alert.band);
+  t.ok(band, `the alert names a band of the session (${alert.band}, ${alert.quality.interOcularPx} px)`);
+  t.ok(band && Math.abs(alert.threshold - band.threshold) < 1e-4, `the alert's threshold ${alert.threshold} is its band's (${band?.threshold})`);
   t.notOk('crop' in alert, 'no crop unless mqtt.alertCrops');
 
   const adj = await sendCommand(central, { type: 'adjudicate', unitId: 'van-1', body: { alertId: alert.alertId, verdict: 'confirmed' } }, authKey, 15);

@@ -14,7 +14,7 @@ import { hashSeed, seededRandom } from '../../eval/bootstrap';
 import { withQuality, writeCalibrationFile } from '../../eval/calibration-file';
 import { lineChartSvg, type ChartSeries } from '../../eval/chart';
 import { degradeFrame, sampleDegradation } from '../../eval/degrade';
-import { bandsFromEdges, binReports, BinnedScores, binsFromEdges, binsOfBands, DetectionCounts, gateFrom, quantile, type BinReport } from '../../eval/quality';
+import { bandsFromEdges, binReports, BinnedScores, binsFromEdges, binsOfBands, DetectionCounts, gateFrom, quantile, trackMinTar, type BinReport } from '../../eval/quality';
 import { rateKey } from '../../eval/roc';
 import { parseCalibration, readCalibrationFile, thresholdFor, thresholdForFmr, type Calibration, type QualityBand } from '../../recognition/calibration';
 import { DistributionBuilder } from '../../eval/distribution';
@@ -38,7 +38,8 @@ export const QUALITY_DEFAULTS = {
   frame: [1280, 720] as [number, number],
   fars: [1e-2, 1e-3, 1e-4],
   gateFar: 1e-3,
-  gateMinTar: 0.5,
+  /** The gate rule: a track of this many faces of a band reaches the decision's minFrames with even odds. */
+  trackFrames: 10,
 };
 
 /** A degraded probe face found by the live detector. */
@@ -145,7 +146,11 @@ export async function quality(values: Values, io: CommandIO): Promise<number> {
     calOut ? thresholdFor(calOut, { falseAlertRate: far, watchlistSize: 1, ...(band ? { band } : {}) }).threshold : thresholdForFmr(pooledDist, far).threshold;
   const bandReport = binReports(byBand, fars, (far, b) => unitThreshold(far, b));
   const noBandReport = calIn ? binReports(byBand, fars, (far) => thresholdFor(calIn!, { falseAlertRate: far, watchlistSize: 1 }).threshold) : undefined;
-  const iodGate = gateFrom(bandReport, gateFar, QUALITY_DEFAULTS.gateMinTar);
+  // The gate: below it, a track of --track-frames such faces reaches the decision's minFrames with less than even odds.
+  const trackFrames = intOpt(values['track-frames'], 'track-frames', QUALITY_DEFAULTS.trackFrames, 1);
+  const minFrames = cfg0.recognition.decision.minFrames;
+  const gateMinTar = trackMinTar(trackFrames, minFrames);
+  const iodGate = gateFrom(bandReport, gateFar, gateMinTar);
 
   // 4. Sharpness, among faces at or above the size gate.
   const sharpBins = binsFromEdges(QUALITY_DEFAULTS.sharpnessBins, 'sharpness');
@@ -153,7 +158,7 @@ export async function quality(values: Values, io: CommandIO): Promise<number> {
   const gateIod = iodGate.gate ?? 0;
   for (const f of faces) if (f.interOcularPx >= gateIod) bySharp.add(f.sharpness, f.mate >= 0 ? f.scores[f.mate] : undefined, f.scores, f.mate);
   const sharpReport = binReports(bySharp, fars, (far) => unitThreshold(far));
-  const sharpGate = gateFrom(sharpReport, gateFar, QUALITY_DEFAULTS.gateMinTar);
+  const sharpGate = gateFrom(sharpReport, gateFar, gateMinTar);
   // The box side of faces at the size gate: minFaceSidePx must not cut faces the gate passes.
   const ratios = faces.filter((f) => f.interOcularPx >= gateIod).map((f) => f.boxSide / f.interOcularPx);
   const ratioP05 = quantile(ratios, 0.05);
@@ -163,7 +168,7 @@ export async function quality(values: Values, io: CommandIO): Promise<number> {
     writeCalibrationFile(values['calibration-out'], parseCalibration(calOut, 'about to be written'));
     io.stderr(`calibration written to ${values['calibration-out']} (quality bands ${bands.map((b) => b.name).join(', ')}${droppedFusedBands.length ? `; fused.bands dropped for bands no longer defined: ${droppedFusedBands.join(', ')}` : ''})\n`);
   }
-  if (values.plot) writePlot(values.plot, qualityChartSvg(bandReport, detection.report(), fars, gateFar, iodGate.gate, `${source.images}: ${gallery.length} enrolled, ${probesOf(source)} probe photos x ${copies} degraded copies in ${frameW}x${frameH} frames, live detector ${cfg.vision.detector}`), io);
+  if (values.plot) writePlot(values.plot, qualityChartSvg(bandReport, detection.report(), fars, gateFar, iodGate.gate, gateMinTar, `${source.images}: ${gallery.length} enrolled, ${probesOf(source)} probe photos x ${copies} degraded copies in ${frameW}x${frameH} frames, live detector ${cfg.vision.detector}`), io);
 
   const result = {
     ...source,
@@ -183,7 +188,8 @@ export async function quality(values: Values, io: CommandIO): Promise<number> {
       minSharpnessReason: sharpGate.reason,
       minFaceSidePx: minFaceSide,
       minFaceSideReason: ratioP05 === null ? 'no faces at the gate' : `5th percentile of box side / inter-ocular distance (${ratioP05.toFixed(2)}) times the size gate`,
-      rule: `TAR >= ${QUALITY_DEFAULTS.gateMinTar * 100}% at FMR ${rateKey(gateFar)} for one degraded frame`,
+      rule: `single-frame TAR >= ${(gateMinTar * 100).toFixed(1)}% at FMR ${rateKey(gateFar)} (a track of ${trackFrames} such faces then reaches recognition.decision.minFrames ${minFrames} with even odds)`,
+      minTar: gateMinTar,
     },
     calibration: values['calibration-out'] ?? null,
     provider: vision.provider,
@@ -427,14 +433,15 @@ export function qualityChartSvg(
   fars: number[],
   gateFar: number,
   gate: number | null,
+  minTar: number | null,
   subtitle: string,
 ): string {
   const series: ChartSeries[] = fars.map((f) => ({
-    name: `TAR at FMR ${rateKey(f)} (the unit's band threshold)`,
+    name: `TAR at FMR ${rateKey(f)}`,
     points: bands.filter((b) => b.atUnit[String(f)]?.tar !== null && b.atUnit[String(f)] !== undefined).map((b) => [mid(b), b.atUnit[String(f)].tar!] as [number, number]),
   }));
   series.push({
-    name: 'faces found by the live detector (by target size)',
+    name: 'faces found (detector)',
     points: bands.map((b, i) => [mid(b), detection[i]?.rate ?? NaN] as [number, number]).filter((p) => Number.isFinite(p[1])),
     dashed: true,
   });
@@ -449,6 +456,6 @@ export function qualityChartSvg(
     xDomain: [Math.min(...xs) * 0.8, Math.max(...xs) * 1.25],
     yDomain: [0, 1],
     series,
-    markers: gate === null ? [] : [{ x: gate, label: `size gate ${gate} px (TAR >= 50% at FMR ${rateKey(gateFar)})` }],
+    markers: gate === null ? [] : [{ x: gate, label: `size gate ${gate} px${minTar !== null ? ` (TAR >= ${(minTar * 100).toFixed(0)}% at FMR ${rateKey(gateFar)})` : ''}` }],
   });
 }

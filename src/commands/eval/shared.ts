@@ -43,10 +43,11 @@ export const OPTIONS = {
   frame: { type: 'string' },
   detector: { type: 'string' },
   'calibration-in': { type: 'string' },
+  'track-frames': { type: 'string' },
 } as const;
 
 /** Options only `eval quality` reads: refused elsewhere rather than silently ignored. */
-export const QUALITY_ONLY = ['mated', 'non-mated', 'copies', 'bands', 'iod-range', 'frame', 'detector'] as const;
+export const QUALITY_ONLY = ['mated', 'non-mated', 'copies', 'bands', 'iod-range', 'frame', 'detector', 'track-frames'] as const;
 
 export type Values = ReturnType<typeof parse<typeof OPTIONS>>['values'];
 
