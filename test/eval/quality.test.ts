@@ -7,7 +7,7 @@ import t from 'tap';
 import { seededRandom } from '../../src/eval/bootstrap';
 import { buildCalibration, withQuality } from '../../src/eval/calibration-file';
 import { distributionOf } from '../../src/eval/distribution';
-import { bandsFromEdges, binReports, BinnedScores, binsFromEdges, binsOfBands, DetectionCounts, gateFrom, quantile } from '../../src/eval/quality';
+import { bandsFromEdges, binomialAtLeast, binReports, BinnedScores, binsFromEdges, binsOfBands, DetectionCounts, gateFrom, quantile, trackMinTar } from '../../src/eval/quality';
 import { bandOf, parseCalibration, thresholdFor } from '../../src/recognition/calibration';
 
 t.test('bands from edges: disjoint, named, every size in exactly one; bad edges refused', async (t) => {
@@ -50,7 +50,7 @@ t.test('per-bin TAR and FMR: known score sets give known answers; the gate is wh
   t.match(g.reason, /below it: iod-0-10 \d+\.\d%/);
   t.equal(gateFrom(reports, 1e-2, 0.95).gate, 20);
   t.equal(gateFrom(reports, 1e-2, 1.01).gate, null);
-  t.match(gateFrom(reports, 1e-2, 1.01).reason, /no bin reaches TAR 1.01/);
+  t.match(gateFrom(reports, 1e-2, 1.01).reason, /no bin reaches TAR 101.0% at FMR 0.01/);
 });
 
 t.test('gate: an empty top bin decides nothing; a thin bin in the middle stops the run', async (t) => {
@@ -62,6 +62,17 @@ t.test('gate: an empty top bin decides nothing; a thin bin in the middle stops t
   const thin = new BinnedScores(bins);
   for (const [x, n] of [[15, 5], [30, 50], [50, 50]] as const) for (let i = 0; i < n; i++) thin.add(x, 0.9, [0]);
   t.equal(gateFrom(binReports(thin, [0.5], () => 0.5), 0.5, 0.5).gate, 20, 'a bin with too few genuine scores is not trusted');
+});
+
+t.test("the gate rule: the single-frame TAR at which a track reaches the decision's frames with even odds", async (t) => {
+  t.equal(binomialAtLeast(10, 0, 0.1), 1);
+  t.ok(Math.abs(binomialAtLeast(10, 3, 0.5) - 0.9453125) < 1e-12, 'P(Bin(10, 0.5) >= 3) = 968/1024');
+  t.equal(binomialAtLeast(3, 4, 0.9), 0);
+  const p = trackMinTar(10, 3);
+  t.ok(Math.abs(binomialAtLeast(10, 3, p) - 0.5) < 1e-9 && p > 0.25 && p < 0.27, `10 frames, 3 needed: ${p}`);
+  t.ok(trackMinTar(20, 3) < p, 'longer tracks: smaller faces help');
+  t.equal(trackMinTar(2, 3), 1, 'a track shorter than minFrames can never reach it');
+  t.throws(() => trackMinTar(0, 3), /frames per track must be a positive integer, got 0/);
 });
 
 t.test('detection counts by target size; quantile', async (t) => {
