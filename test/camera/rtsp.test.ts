@@ -72,9 +72,9 @@ t.test('rtsp template against a real RTSP server: frames, a 20 s outage reported
       healthIntervalS: 1, keepaliveS: 5, reconnectMinS: 0.2, reconnectMaxS: 1,
       commands: { authorityPublicKeyFile: path.join(authority, 'authority-ed25519.pub') },
     },
-    // the shipped template and the default restart timings: what a unit in the field runs
+    // the shipped template, the default restart timings and the default providers (tensorrt, cuda,
+    // cpu): what a unit in the field runs; here neither TensorRT nor CUDA is there
     camera: { template: 'rtsp', settings: { url: server.url } },
-    vision: { providers: ['cpu'] },
     logging: { level: 'info' },
   };
   const cfgFile = path.join(dir, 'config.json');
@@ -108,6 +108,8 @@ t.test('rtsp template against a real RTSP server: frames, a 20 s outage reported
   const before = health().filter((h) => h.camera?.state === 'streaming').at(-1);
   t.ok(before.camera.fpsIn >= 5, `frames arrive: fpsIn ${before.camera.fpsIn} (the server sends 15)`);
   t.equal(before.camera.reason, null, 'no reason while streaming');
+  t.equal(before.provider, 'cpu');
+  t.match(before.providerReason, /^tensorrt: [\w.-]+\.onnx: no TensorRT library \(libnvinfer\) found.*; cuda: /, `health says why not TensorRT or CUDA: ${before.providerReason}`);
 
   // 2. the server goes away
   server.proc.kill('SIGKILL');
