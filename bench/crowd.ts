@@ -56,6 +56,7 @@ export async function benchCrowd(sharedData: string, log: (s: string) => void): 
     framesDropped: summary.framesDropped,
     droppedPct: frames ? Math.round((1000 * Number(summary.framesDropped)) / frames) / 10 : null,
     latencyMs: summary.latencyMs,
+    cpuMsPerFrame: summary.cpuMsPerFrame,
     embeddingsPerTrack: summary.embeddingsPerTrack,
     facesDetected: summary.facesDetected,
     facesEmbedded: summary.facesEmbedded,

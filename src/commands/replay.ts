@@ -42,6 +42,7 @@ export const usage = `lfr-edge replay VIDEO --watchlist-photos DIR [--json] [--r
   Alerts carry videoTimeSec: the position in the video of the frame that decided them.`;
 
 const r = (v: number, d = 3) => Math.round(v * 10 ** d) / 10 ** d;
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 
 function readGroundTruth(file: string): GroundTruth {
   let raw: unknown;
@@ -174,6 +175,7 @@ export const replayCommand: Command = async (argv, io) => {
     // Not realtime: no frame is ever dropped, so there is no time to keep to: the time budget is
     // off (with it, a busy machine analysed fewer faces per frame and the per-track rate bound).
     const scheduler = values.realtime ? cfg.recognition.scheduler : { ...cfg.recognition.scheduler, maxFrameMs: 0 };
+    const cpuStart = process.cpuUsage();
     const chain = new RecognitionChain({
       vision, tracker, decider, scheduler, matcher: () => matcher, threshold: () => basis.threshold,
       template: trackTemplateConfig(cfg.recognition.decision),
@@ -215,6 +217,9 @@ export const replayCommand: Command = async (argv, io) => {
       rule: cfg.recognition.decision.rule, realtime: !!values.realtime, frameBudgetMs: scheduler.maxFrameMs || null, provider: vision.provider,
       cameraReconnects: cam.reconnects, frameErrors: s.failed,
       rssMb: { start: r(rssStart / 1048576, 1), end: r(process.memoryUsage().rss / 1048576, 1) },
+      // CPU time of this process (main thread + vision worker; not the camera process) per processed
+      // frame: what a frame costs whatever the machine's load (wall times grow with the load).
+      cpuMsPerFrame: r(cpuMs(process.cpuUsage(cpuStart)) / Math.max(1, s.processed), 2),
     };
     if (truth) {
       const { alerts: _perAlert, ...report } = scoreAlerts(truth, alertTimes, subjects);

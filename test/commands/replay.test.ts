@@ -42,7 +42,7 @@ t.test('hamilton clip: Lin-Manuel Miranda and Barack Obama are alerted, nobody e
   t.match(summary, {
     type: 'summary', frames: 275, framesProcessed: 275, framesDropped: 0, alerts: alerts.length,
     thresholdSource: /calibration\.json$/, falseAlertRate: 0.001, watchlistSize: 2, frameBudgetMs: null, realtime: false,
-    latencyMs: { p50: Number, p95: Number }, processedFps: Number,
+    latencyMs: { p50: Number, p95: Number }, processedFps: Number, cpuMsPerFrame: Number,
     groundTruth: { trueAlerts: alerts.length, falseAlerts: 0, missed: [] },
   });
   for (const a of alerts) t.ok((a.videoTimeSec as number) >= 0 && (a.videoTimeSec as number) <= 9.2, 'alert placed within the 9.2 s clip');
