@@ -20,7 +20,7 @@ import { Matcher, type MatcherSubject } from '../recognition/matcher';
 import { Tracker } from '../recognition/tracker';
 import { isImageName, listPeople } from '../vision/files';
 import { decodeImageFile } from '../vision/image';
-import { judgeEnrolmentPhoto } from '../watchlist/bundle-photos';
+import { largestFace } from '../vision/select';
 import { VisionWorker } from '../vision/worker-client';
 import { configFrom, parse, UsageError, UserError, type Command, type CommandIO } from './common';
 
@@ -59,7 +59,7 @@ function readGroundTruth(file: string): GroundTruth {
 }
 
 /**
- * One row per usable photo (judged and flip-averaged as `watchlist build` enrols: one face alone, passing the gate),
+ * One row per usable photo (the largest face in it, flip-averaged as `watchlist build` enrols),
  * fused by the matcher into one template per subject; photos without a face are reported and skipped.
  */
 export async function buildWatchlist(dir: string, vision: FrameAnalyzer, io: Pick<CommandIO, 'stderr'>): Promise<{ rows: MatcherSubject[]; subjects: string[] }> {
@@ -77,14 +77,12 @@ export async function buildWatchlist(dir: string, vision: FrameAnalyzer, io: Pic
         continue;
       }
       const analysis = await vision.analyze(image, { transfer: true, flipAverage: true });
-      // Judged as `watchlist build` judges an enrolment photo: one subject alone, passing the gate
-      // (a photo of two people would enrol whichever face is larger, perhaps not the subject's).
-      const verdict = judgeEnrolmentPhoto(analysis.faces);
-      if (!verdict.ok) {
-        io.stderr(`lfr-edge replay: ${file}: ${verdict.reason}; skipped\n`);
+      const face = largestFace(analysis.faces);
+      if (!face) {
+        io.stderr(`lfr-edge replay: no face found in ${file}; skipped\n`);
         continue;
       }
-      rows.push({ ref: person, category: 'watchlist', embedding: verdict.face.embedding });
+      rows.push({ ref: person, category: 'watchlist', embedding: face.embedding });
       used++;
     }
     if (used) subjects.push(person);
