@@ -25,6 +25,7 @@ import { FaceAnalyzer } from '../src/vision/analyzer';
 import { cosine } from '../src/vision/embedder';
 import { decodeImageFile } from '../src/vision/image';
 import type { Box, RgbImage } from '../src/vision/types';
+import { seededRandom } from '../src/eval/bootstrap';
 
 export interface SmallFaceSetup {
   name: string;
@@ -54,17 +55,8 @@ interface Pasted {
   ref: Float32Array;
 }
 
-/** A tiny seeded PRNG (mulberry32): the same frames on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32): the same frames on every run. */
+const rng = seededRandom;
 
 async function scaled(img: RgbImage, w: number, h: number): Promise<RgbImage> {
   const { data, info } = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } })
