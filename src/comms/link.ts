@@ -32,6 +32,10 @@ import { openCommsDatabase, Outbox } from './outbox';
 import { signRecord } from './record-signature';
 import { deriveOutboxKey } from './seal';
 import { commandSubscription, parseTopic, unitTopic } from './topics';
+import { UnstoredMessages, type UnstoredListener } from './unstored';
+import { maximumPacketSize, reconnectDelayMs, redactUrl, withoutCrop, withTimeout } from './link-policy';
+
+export { maximumPacketSize, reconnectDelayMs } from './link-policy';
 
 export interface UnitLinkDeps {
   config: MqttConfig;
@@ -48,18 +52,7 @@ export interface UnitLinkDeps {
 }
 
 export type CommandListener = (type: string, payload: Buffer) => void;
-/** A message the outbox could not store: `held` in memory (published when connected). */
-export type UnstoredListener = (kind: OutboxKind, msgId: string) => void;
-
-/** Messages held in memory at most while the outbox cannot be written; beyond, the oldest alerts go (counted). */
-export const MAX_UNSTORED = 1000;
-
-interface Unstored {
-  kind: OutboxKind;
-  msgId: string;
-  payload: Buffer;
-  inflight: boolean;
-}
+export { MAX_UNSTORED, type UnstoredListener } from './unstored';
 
 export class LinkConfigError extends Error {
   override name = 'LinkConfigError';
@@ -79,10 +72,7 @@ export class UnitLink {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private protocolVersion: 4 | 5;
   private readonly listeners: CommandListener[] = [];
-  private readonly unstoredListeners: UnstoredListener[] = [];
-  private readonly unstored: Unstored[] = [];
-  private unstoredCount = 0;
-  private unstoredLost = 0;
+  private readonly unstored: UnstoredMessages;
   private readonly connectWaiters: (() => void)[] = [];
   private lastSession: SessionMessage | undefined;
   private lastHealth: HealthMessage | undefined;
@@ -94,6 +84,7 @@ export class UnitLink {
 
   constructor(private readonly deps: UnitLinkDeps) {
     this.log = deps.logger.child({ component: 'mqtt' });
+    this.unstored = new UnstoredMessages(this.log);
     this.now = deps.now ?? (() => new Date());
     this.random = deps.random ?? Math.random;
     this.protocolVersion = deps.config.protocol === '3.1.1' ? 4 : 5;
@@ -150,7 +141,7 @@ export class UnitLink {
     }
     this.isConnected = false;
     this.inflight.clear();
-    if (this.unstored.length) this.log.error('messages the outbox could not store were not acknowledged before stopping: they are lost', { count: this.unstored.length, kinds: [...new Set(this.unstored.map((u) => u.kind))] });
+    if (this.unstored.size) this.log.error('messages the outbox could not store were not acknowledged before stopping: they are lost', { count: this.unstored.size, kinds: this.unstored.kinds() });
     this.outbox?.close();
     this.outbox = undefined;
   }
@@ -171,7 +162,7 @@ export class UnitLink {
 
   /** Called for each message the outbox could not store (see the class comment). */
   onUnstored(listener: UnstoredListener): void {
-    this.unstoredListeners.push(listener);
+    this.unstored.onUnstored(listener);
   }
 
   publishAlert(alert: AlertMessage): void {
@@ -227,7 +218,7 @@ export class UnitLink {
    * (not yet acknowledged), `lost` (more than MAX_UNSTORED were held).
    */
   unstoredStats(): { atRisk: number; held: number; lost: number } {
-    return { atRisk: this.unstoredCount, held: this.unstored.length, lost: this.unstoredLost };
+    return this.unstored.stats();
   }
 
   reconnectCount(): number {
@@ -243,31 +234,11 @@ export class UnitLink {
       this.outbox.add(kind, msgId, payload);
     } catch (err) {
       this.log.error(`cannot write the ${kind} to the outbox: held in memory and published when connected (at risk until acknowledged)`, { kind, msgId, error: err as Error });
-      this.holdUnstored(kind, msgId, payload);
+      this.unstored.hold(kind, msgId, payload);
+      this.pumpUnstored();
       return;
     }
     this.pump();
-  }
-
-  private holdUnstored(kind: OutboxKind, msgId: string, payload: object): void {
-    this.unstoredCount += 1;
-    if (this.unstored.length >= MAX_UNSTORED) {
-      const i = this.unstored.findIndex((u) => !u.inflight && u.kind !== 'record');
-      if (i >= 0) {
-        const [gone] = this.unstored.splice(i, 1);
-        this.unstoredLost += 1;
-        this.log.error(`unstored ${gone.kind} dropped: more than ${MAX_UNSTORED} held in memory`, { kind: gone.kind, msgId: gone.msgId });
-      }
-    }
-    this.unstored.push({ kind, msgId, payload: Buffer.from(JSON.stringify(payload), 'utf8'), inflight: false });
-    for (const l of this.unstoredListeners) {
-      try {
-        l(kind, msgId);
-      } catch (err) {
-        this.log.error('unstored listener failed', { error: err as Error });
-      }
-    }
-    this.pumpUnstored();
   }
 
   /** Publish the held (unstored) messages; each leaves memory on its PUBACK. */
@@ -275,18 +246,15 @@ export class UnitLink {
     const client = this.client;
     if (!client || !this.isConnected) return;
     const gen = this.generation;
-    for (const u of this.unstored) {
-      if (u.inflight) continue;
-      u.inflight = true;
+    for (const u of this.unstored.takeUnsent()) {
       client.publish(unitTopic(this.deps.unitId, u.kind), u.payload, { qos: 1 }, (err) => {
         if (gen !== this.generation) return; // resent on the next connection
-        u.inflight = false;
         if (err) {
+          this.unstored.unsent(u);
           this.log.warn(`unstored ${u.kind} not acknowledged; sent again after reconnect`, { msgId: u.msgId, error: err });
           return;
         }
-        const i = this.unstored.indexOf(u);
-        if (i >= 0) this.unstored.splice(i, 1);
+        this.unstored.acknowledged(u);
       });
     }
   }
@@ -417,7 +385,7 @@ export class UnitLink {
       const was = this.isConnected;
       this.isConnected = false;
       this.inflight.clear();
-      for (const u of this.unstored) u.inflight = false;
+      this.unstored.connectionLost();
       this.cursor = 0;
       if (was) this.log.warn('mqtt connection lost', { outboxDepth: this.outboxDepth() });
       this.scheduleReconnect(gen);
@@ -457,43 +425,4 @@ export class UnitLink {
     this.reconnectTimer = setTimeout(() => this.connect(), delayMs);
     this.log.debug('mqtt reconnect scheduled', { delayMs: Math.round(delayMs), attempt: this.attempt });
   }
-}
-
-/** The MQTT 5 Maximum Packet Size the unit announces: the largest command (start-session) plus room for topic and properties. */
-export function maximumPacketSize(cfg: Pick<MqttConfig, 'commands'>): number {
-  return Math.min(268_435_455, cfg.commands.maxPayloadBytes + 64 * 1024);
-}
-
-/**
- * The reconnect policy (pure): the delay before attempt `attempt` (0 = the first after a loss),
- * `reconnectMinS * 2^attempt` capped at `reconnectMaxS`, with jitter: a uniform draw in
- * [half, all] of it, so units that lost the same broker do not all come back in the same
- * instant, and never more than the cap. An alerting unit's cap is a few seconds (default 5): with
- * the old 60 s cap alerts reached central ~52 s after the broker returned.
- */
-export function reconnectDelayMs(attempt: number, cfg: Pick<MqttConfig, 'reconnectMinS' | 'reconnectMaxS'>, random: () => number = Math.random): number {
-  const cap = cfg.reconnectMaxS * 1000;
-  const base = Math.min(cap, cfg.reconnectMinS * 1000 * 2 ** Math.min(Math.max(0, attempt), 30));
-  const r = Math.min(1, Math.max(0, random()));
-  return Math.min(cap, base * (0.5 + r * 0.5));
-}
-
-function withoutCrop(a: AlertMessage): AlertMessage {
-  if (a.crop === undefined) return a;
-  const { crop: _c, ...rest } = a;
-  return rest;
-}
-
-function redactUrl(u: string): string {
-  return u.replace(/\/\/[^@/]*@/, '//***@');
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, fallback?: T): Promise<T> {
-  return new Promise<T>((resolve) => {
-    const t = setTimeout(() => resolve(fallback as T), ms);
-    p.then((v) => {
-      clearTimeout(t);
-      resolve(v);
-    });
-  });
 }
