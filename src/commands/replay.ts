@@ -13,7 +13,7 @@ import { verifyModels } from '../models/manifest';
 import { resolveFromRoot } from '../paths';
 import { checkCalibrationModel, readCalibrationFile, thresholdFor, type Calibration } from '../recognition/calibration';
 import { embeddingsPerTrackSummary, RecognitionChain, trackTemplateConfig, type FrameAnalyzer } from '../recognition/chain';
-import { parseGroundTruth, scoreAlerts, type GroundTruth } from '../recognition/ground-truth';
+import { parseAlsoShows, parseGroundTruth, scoreAlerts, type AlsoShows, type GroundTruth } from '../recognition/ground-truth';
 import { AlertDecider, releaseAlertCrop, type Alert, type DecisionBasis } from '../recognition/decision';
 import { sessionBandThresholds } from '../session/calibration-policy';
 import { Matcher, type MatcherSubject } from '../recognition/matcher';
@@ -24,7 +24,7 @@ import { largestFace } from '../vision/select';
 import { VisionWorker } from '../vision/worker-client';
 import { configFrom, parse, UsageError, UserError, type Command, type CommandIO } from './common';
 
-export const usage = `lfr-edge replay VIDEO --watchlist-photos DIR [--json] [--realtime] [--threshold S | --false-alert-rate R] [--calibration FILE] [--ground-truth FILE] [--config FILE]
+export const usage = `lfr-edge replay VIDEO --watchlist-photos DIR [--json] [--realtime] [--threshold S | --false-alert-rate R] [--calibration FILE] [--ground-truth FILE [--also-shows FILE]] [--config FILE]
   Runs camera (file pipeline) -> vision -> tracker -> matcher -> decision on VIDEO, with a
   watchlist made from DIR/<subject>/*.jpg|png (the folder name is the subject).
   --json               one JSON object per alert per line, then a summary line
@@ -39,12 +39,30 @@ export const usage = `lfr-edge replay VIDEO --watchlist-photos DIR [--json] [--r
   --ground-truth FILE  JSON {"present": ["subject", ...]} or {"present": {"subject": [[fromSec, toSec], ...]}}
                        (optional "toleranceSec", default 1), or a generator's truth.json (../shared/tools):
                        report true alerts, false alerts, misses
+  --also-shows FILE    with a generator's truth.json: photos that also show a second, named person
+                       ('Person/Person_0002.jpg Other_Person' a line; docs/lfw-dev-also-shows.txt for
+                       lfw-dev); an alert for that person while the photo is in view is true, and is
+                       counted apart (trueViaAlsoShown)
   Alerts carry videoTimeSec: the position in the video of the frame that decided them.`;
 
 const r = (v: number, d = 3) => Math.round(v * 10 ** d) / 10 ** d;
 const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 
-function readGroundTruth(file: string): GroundTruth {
+function readAlsoShows(file: string): AlsoShows {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read --also-shows ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return parseAlsoShows(text, file);
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+}
+
+function readGroundTruth(file: string, alsoShows?: AlsoShows): GroundTruth {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
@@ -52,7 +70,7 @@ function readGroundTruth(file: string): GroundTruth {
     throw new UserError(`cannot read ground truth ${file}: ${(err as Error).message}`);
   }
   try {
-    return parseGroundTruth(raw, file);
+    return parseGroundTruth(raw, file, alsoShows);
   } catch (err) {
     throw new UserError((err as Error).message);
   }
@@ -108,7 +126,7 @@ export const replayCommand: Command = async (argv, io) => {
   const { values, positionals } = parse(argv, {
     'watchlist-photos': { type: 'string' }, json: { type: 'boolean' }, realtime: { type: 'boolean' },
     threshold: { type: 'string' }, 'false-alert-rate': { type: 'string' }, calibration: { type: 'string' },
-    'ground-truth': { type: 'string' }, config: { type: 'string' },
+    'ground-truth': { type: 'string' }, 'also-shows': { type: 'string' }, config: { type: 'string' },
   });
   if (positionals.length !== 1) throw new UsageError('give exactly one VIDEO');
   const video = positionals[0];
@@ -120,7 +138,8 @@ export const replayCommand: Command = async (argv, io) => {
   const cfg = configFrom(values.config, io);
   const falseAlertRate = values['false-alert-rate'] === undefined ? cfg.session.falseAlertRate : Number(values['false-alert-rate']);
   if (!(falseAlertRate > 0 && falseAlertRate < 1)) throw new UsageError(`--false-alert-rate must be between 0 and 1, got ${values['false-alert-rate']}`);
-  const truth = values['ground-truth'] ? readGroundTruth(values['ground-truth']) : undefined;
+  if (values['also-shows'] && !values['ground-truth']) throw new UsageError('--also-shows goes with --ground-truth');
+  const truth = values['ground-truth'] ? readGroundTruth(values['ground-truth'], values['also-shows'] ? readAlsoShows(values['also-shows']) : undefined) : undefined;
   const rssStart = process.memoryUsage().rss;
 
   const logger: Logger = createStderrLogger('warn');
