@@ -16,9 +16,9 @@ import { ConfigSchema } from '../../src/config/schema';
 import { packageRoot } from '../../src/paths';
 import { collect, mosquittoAvailable, MosquittoBroker, waitFor } from '../helpers/mosquitto';
 import { tempDir } from '../helpers/unit';
+import { cli, makeUnitKeys, unitBrokerConfig } from '../helpers/daemon-unit';
 
 const root = packageRoot();
-const cli = path.join(root, 'dist', 'src', 'cli.js');
 const node = process.execPath;
 // Debian's python: the python3 first on PATH may be another one without gi.
 const PYTHON = '/usr/bin/python3';
@@ -53,25 +53,13 @@ t.test('rtsp template against a real RTSP server: frames, a 20 s outage reported
   const port = Number(new URL(server.url).port);
 
   const dir = tempDir('lfr-rtsp-');
-  const keys = path.join(dir, 'keys');
-  const authority = path.join(dir, 'authority');
-  for (const args of [['keys', 'init', '--dir', keys], ['keys', 'authority', '--dir', authority]]) {
-    const r = spawnSync(node, [cli, ...args], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`lfr-edge ${args.join(' ')}: ${r.stderr}`);
-  }
+  const keys = makeUnitKeys(dir);
   const broker = await MosquittoBroker.create();
   await broker.start();
   t.teardown(() => broker.destroy());
-  const unitCert = broker.clientCert('van-rtsp');
   const centralCert = broker.clientCert('central');
   const config = {
-    unit: { id: 'van-rtsp' },
-    paths: { runtimeDir: path.join(dir, 'run'), stateDir: path.join(dir, 'state'), keysDir: keys },
-    mqtt: {
-      url: broker.url, tls: { caFile: broker.caFile, certFile: unitCert.cert, keyFile: unitCert.key },
-      healthIntervalS: 1, keepaliveS: 5, reconnectMinS: 0.2, reconnectMaxS: 1,
-      commands: { authorityPublicKeyFile: path.join(authority, 'authority-ed25519.pub') },
-    },
+    ...unitBrokerConfig({ unitId: 'van-rtsp', dir, keys, broker }),
     // the shipped template, the default restart timings and the default providers (tensorrt, cuda,
     // cpu): what a unit in the field runs; here neither TensorRT nor CUDA is there
     camera: { template: 'rtsp', settings: { url: server.url } },

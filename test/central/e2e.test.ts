@@ -23,15 +23,10 @@ import { addUser, centralKeys, consoleConfig, photosDir } from '../helpers/conso
 import { testAlert } from '../helpers/alerts';
 import { collect, mosquittoAvailable, MosquittoBroker, waitFor } from '../helpers/mosquitto';
 import { tempDir } from '../helpers/unit';
+import { cli, lfr, makeUnitKeys, unitBrokerConfig } from '../helpers/daemon-unit';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = packageRoot();
-const cli = path.join(root, 'dist', 'src', 'cli.js');
-const lfr = (args: string[]) => {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, LFR_EDGE__VISION__PROVIDERS: '["cpu"]' } });
-  if (r.status !== 0) throw new Error(`lfr-edge ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
 const chromiumSkip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (scripts/install-system-deps installs Debian's chromium)`;
 if (chromiumSkip && process.env.CI === 'true') throw new Error(`${chromiumSkip}: in CI every test must run`);
 const skip = mosquittoAvailable() ?? chromiumSkip;
@@ -40,10 +35,8 @@ t.test('console e2e: supervisor starts the session, officer confirms the alert w
   const dir = tempDir('lfr-e2e-');
   const shots = tempDir('lfr-e2e-shots-');
   t.comment(`screenshots in ${shots}`);
-  const keys = path.join(dir, 'keys');
-  const authority = path.join(dir, 'authority');
-  lfr(['keys', 'init', '--dir', keys]);
-  lfr(['keys', 'authority', '--dir', authority]);
+  const unitKeys = makeUnitKeys(dir);
+  const { keys, authority } = unitKeys;
   const central = centralKeys(path.join(dir, 'central'));
   const bundle = path.join(dir, 'watchlist.lfwl');
   lfr(['watchlist', 'build', '--photos', path.join(root, 'assets', 'demo', 'watchlist'), '--unit-pub', path.join(keys, 'unit-x25519.pub'),
@@ -52,16 +45,8 @@ t.test('console e2e: supervisor starts the session, officer confirms the alert w
   const broker = await MosquittoBroker.create();
   await broker.start();
   t.teardown(() => broker.destroy());
-  const unitCert = broker.clientCert('van-e2e');
   const config = {
-    unit: { id: 'van-e2e' },
-    paths: { runtimeDir: path.join(dir, 'run'), stateDir: path.join(dir, 'state'), keysDir: keys },
-    mqtt: {
-      url: broker.url, tls: { caFile: broker.caFile, certFile: unitCert.cert, keyFile: unitCert.key },
-      healthIntervalS: 2, keepaliveS: 5, reconnectMinS: 0.2, reconnectMaxS: 1,
-      centralPublicKeyFile: central.publicFile,
-      commands: { authorityPublicKeyFile: path.join(authority, 'authority-ed25519.pub') },
-    },
+    ...unitBrokerConfig({ unitId: 'van-e2e', dir, keys: unitKeys, broker, healthIntervalS: 2, mqtt: { centralPublicKeyFile: central.publicFile } }),
     camera: { template: 'file', settings: { location: path.join(root, 'assets', 'demo', 'hamilton-clip.mp4'), realtime: true } },
     vision: { providers: ['cpu'] },
     logging: { level: 'warn' },

@@ -17,25 +17,18 @@ import { loadPrivateKey, loadPublicKey } from '../../src/watchlist/keys';
 import { needsSharedData, sharedData } from '../helpers/data';
 import { collect, mosquittoAvailable, MosquittoBroker, waitFor } from '../helpers/mosquitto';
 import { tempDir } from '../helpers/unit';
+import { cli, lfr, makeUnitKeys, unitBrokerConfig } from '../helpers/daemon-unit';
 import { biometricsInLog } from '../helpers/log-guard';
 
 const root = packageRoot();
-const cli = path.join(root, 'dist', 'src', 'cli.js');
 const node = process.execPath;
-const lfr = (args: string[], env: NodeJS.ProcessEnv = {}) => {
-  const r = spawnSync(node, [cli, ...args], { encoding: 'utf8', env: { ...process.env, LFR_EDGE__VISION__PROVIDERS: '["cpu"]', ...env } });
-  if (r.status !== 0) throw new Error(`lfr-edge ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
 
 const skip = mosquittoAvailable() ?? needsSharedData('video').skip;
 
 t.test('daemon: health, a full session over MQTT (alerts, adjudication, end-session record), SIGTERM record and wipe', { skip, timeout: 240_000 }, async (t) => {
   const dir = tempDir('lfr-daemon-');
-  const keys = path.join(dir, 'keys');
-  const authority = path.join(dir, 'authority');
-  lfr(['keys', 'init', '--dir', keys]);
-  lfr(['keys', 'authority', '--dir', authority]);
+  const unitKeys = makeUnitKeys(dir);
+  const { keys, authority } = unitKeys;
   const photos = path.join(dir, 'photos');
   spawnSync('mkdir', ['-p', photos]);
   for (const who of ['lin-manuel-miranda', 'barack-obama']) spawnSync('cp', ['-r', sharedData('people', who), photos]);
@@ -45,16 +38,9 @@ t.test('daemon: health, a full session over MQTT (alerts, adjudication, end-sess
   const broker = await MosquittoBroker.create();
   await broker.start();
   t.teardown(() => broker.stop());
-  const unitCert = broker.clientCert('van-1');
   const centralCert = broker.clientCert('central');
   const config = {
-    unit: { id: 'van-1' },
-    paths: { runtimeDir: path.join(dir, 'run'), stateDir: path.join(dir, 'state'), keysDir: keys },
-    mqtt: {
-      url: broker.url, tls: { caFile: broker.caFile, certFile: unitCert.cert, keyFile: unitCert.key },
-      healthIntervalS: 1, keepaliveS: 5, reconnectMinS: 0.2, reconnectMaxS: 1,
-      commands: { authorityPublicKeyFile: path.join(authority, 'authority-ed25519.pub') },
-    },
+    ...unitBrokerConfig({ unitId: 'van-1', dir, keys: unitKeys, broker }),
     camera: { template: 'file', settings: { location: sharedData('video', 'hamilton-clip.mp4'), realtime: true } },
     vision: { providers: ['cpu'] },
     logging: { level: 'info' },

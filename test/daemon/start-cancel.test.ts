@@ -13,9 +13,9 @@ import { daemonBudgets } from '../../src/daemon/budgets';
 import { packageRoot } from '../../src/paths';
 import { mosquittoAvailable, MosquittoBroker, waitFor } from '../helpers/mosquitto';
 import { tempDir } from '../helpers/unit';
+import { cli, makeUnitKeys, unitBrokerConfig } from '../helpers/daemon-unit';
 
 const root = packageRoot();
-const cli = path.join(root, 'dist', 'src', 'cli.js');
 const node = process.execPath;
 const skip = mosquittoAvailable();
 
@@ -35,24 +35,11 @@ function processesWith(marker: string): number[] {
 
 async function unitConfig(t: Test, width: number, daemon: Record<string, unknown> = {}) {
   const dir = tempDir('lfr-startcancel-');
-  const keys = path.join(dir, 'keys');
-  const authority = path.join(dir, 'authority');
-  for (const args of [['keys', 'init', '--dir', keys], ['keys', 'authority', '--dir', authority]]) {
-    const r = spawnSync(node, [cli, ...args], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`lfr-edge ${args.join(' ')}: ${r.stderr}`);
-  }
   const broker = await MosquittoBroker.create();
   await broker.start();
   t.teardown(() => broker.destroy());
-  const cert = broker.clientCert('van-sc');
   const config = {
-    unit: { id: 'van-sc' },
-    paths: { runtimeDir: path.join(dir, 'run'), stateDir: path.join(dir, 'state'), keysDir: keys },
-    mqtt: {
-      url: broker.url, tls: { caFile: broker.caFile, certFile: cert.cert, keyFile: cert.key },
-      healthIntervalS: 1, keepaliveS: 5, reconnectMinS: 0.2, reconnectMaxS: 1,
-      commands: { authorityPublicKeyFile: path.join(authority, 'authority-ed25519.pub') },
-    },
+    ...unitBrokerConfig({ unitId: 'van-sc', dir, keys: makeUnitKeys(dir), broker }),
     // an odd frame size: the camera child's argv carries it, so a leftover one can be found
     camera: { template: 'test', settings: { width, height: 180, fps: 10 } },
     vision: { providers: ['cpu'] },

@@ -25,14 +25,9 @@ import { loadPrivateKey } from '../../src/watchlist/keys';
 import { needsSharedData, sharedData } from '../helpers/data';
 import { collect, mosquittoAvailable, MosquittoBroker, waitFor } from '../helpers/mosquitto';
 import { tempDir } from '../helpers/unit';
+import { cli, lfr, makeUnitKeys, unitBrokerConfig } from '../helpers/daemon-unit';
 
 const root = packageRoot();
-const cli = path.join(root, 'dist', 'src', 'cli.js');
-const lfr = (args: string[]) => {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, LFR_EDGE__VISION__PROVIDERS: '["cpu"]' } });
-  if (r.status !== 0) throw new Error(`lfr-edge ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-};
 // the first reason found, or false (needsSharedData gives false, not undefined, when the data is there)
 const skip = mosquittoAvailable() || needsSharedData('video').skip || needsSharedData('people').skip;
 
@@ -46,23 +41,14 @@ const part = (h: Health, name: string) => h.components.find((c) => c.name === na
 
 async function unit(t: { teardown: (fn: () => unknown) => void }, over: { daemon?: object; models?: object; vision?: object; decision?: object } = {}) {
   const dir = tempDir('lfr-vrestart-');
-  const keys = path.join(dir, 'keys');
-  const authority = path.join(dir, 'authority');
-  lfr(['keys', 'init', '--dir', keys]);
-  lfr(['keys', 'authority', '--dir', authority]);
+  const unitKeys = makeUnitKeys(dir);
+  const { keys, authority } = unitKeys;
   const broker = await MosquittoBroker.create();
   await broker.start();
   t.teardown(() => broker.stop());
-  const unitCert = broker.clientCert('van-9');
   const centralCert = broker.clientCert('central');
   const cfg = ConfigSchema.parse({
-    unit: { id: 'van-9' },
-    paths: { runtimeDir: path.join(dir, 'run'), stateDir: path.join(dir, 'state'), keysDir: keys },
-    mqtt: {
-      url: broker.url, tls: { caFile: broker.caFile, certFile: unitCert.cert, keyFile: unitCert.key },
-      healthIntervalS: 0.5, keepaliveS: 5, reconnectMinS: 0.2, reconnectMaxS: 1,
-      commands: { authorityPublicKeyFile: path.join(authority, 'authority-ed25519.pub') },
-    },
+    ...unitBrokerConfig({ unitId: 'van-9', dir, keys: unitKeys, broker, healthIntervalS: 0.5 }),
     camera: { template: 'file', settings: { location: sharedData('video', 'hamilton-clip.mp4'), realtime: true } },
     vision: { providers: ['cpu'], restartBackoff: { initialSeconds: 1, maxSeconds: 2 }, ...over.vision },
     recognition: { decision: { ...over.decision } },
