@@ -5,7 +5,8 @@
  */
 import type { LandmarksModel } from '../models/manifest';
 import { ort, type OrtModel } from './ort';
-import { greyOf, resizeRectRgb, type Rect } from './resize';
+import type { Rect } from './resize';
+import { resizeRectGrey } from './resize-grey';
 import type { Box, Point, RgbImage } from './types';
 
 /** The integer crop rectangle of a square box, kept inside the frame. */
@@ -19,9 +20,7 @@ export function landmarkCrop(box: Box, width: number, height: number): Rect {
 
 /** Crop resized to size x size (bilinear), grey rounded to an integer, then (grey - mean) * scale. */
 export function landmarkInput(img: RgbImage, crop: Rect, size: number, mean: number, scale: number, out = new Float32Array(size * size)): Float32Array {
-  resizeRectRgb(img, crop, size, size, (i, r, g, b) => {
-    out[i] = (greyOf(r, g, b) - mean) * scale;
-  });
+  resizeRectGrey(img, crop, size, size, out, mean, scale);
   return out;
 }
 

@@ -5,7 +5,7 @@
 import type { RgbImage } from './types';
 
 /** Precomputed source indices and weights along one axis. */
-interface AxisMap {
+export interface AxisMap {
   i0: Int32Array;
   i1: Int32Array;
   w1: Float32Array;
@@ -14,7 +14,7 @@ interface AxisMap {
 const axisCache = new Map<string, AxisMap>();
 
 /** Axis maps are reused across frames of the same size (a camera's frames all are). */
-function axisMap(srcOffset: number, srcLen: number, dstLen: number): AxisMap {
+export function axisMap(srcOffset: number, srcLen: number, dstLen: number): AxisMap {
   const key = `${srcOffset}:${srcLen}:${dstLen}`;
   let m = axisCache.get(key);
   if (!m) {
