@@ -49,48 +49,62 @@ export function invertAffine(m: Affine): Affine {
 
 /**
  * Warp `src` by `m` (src -> dst coordinates) into a dstW x dstH RGB image, bilinear, black outside
- * (as OpenCV's warpAffine with BORDER_CONSTANT 0).
+ * (as OpenCV's warpAffine with BORDER_CONSTANT 0). Where all four neighbours are inside (almost
+ * every pixel of a face), floor(s) is s | 0 (s >= 0 there), tested on the coordinates before any
+ * rounding: x0 >= 0 && x0 + 1 < W is exactly 0 <= sx < W - 1. The weights are the same products
+ * as before, so the output is bit-identical (test/vision/align-warp.test.ts); the border (missing
+ * neighbours as black) is borderPixel.
  */
 export function warpAffineRgb(src: RgbImage, m: Affine, dstW: number, dstH: number): RgbImage {
-  const inv = invertAffine(m);
+  const [a, b, tx, c, d, ty] = invertAffine(m);
   const out = new Uint8Array(dstW * dstH * 3);
   const { width: W, height: H, data } = src;
   const stride = W * 3;
+  const xLimit = W - 1, yLimit = H - 1;
   let o = 0;
   for (let y = 0; y < dstH; y++) {
-    const sxr = inv[1] * y + inv[2];
-    const syr = inv[4] * y + inv[5];
+    const sxr = b * y + tx;
+    const syr = d * y + ty;
     for (let x = 0; x < dstW; x++, o += 3) {
-      const sx = inv[0] * x + sxr;
-      const sy = inv[3] * x + syr;
-      const x0 = Math.floor(sx), y0 = Math.floor(sy);
-      const fx = sx - x0, fy = sy - y0;
-      if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
-        // Fast path: all four neighbours inside.
+      const sx = a * x + sxr;
+      const sy = c * x + syr;
+      if (sx >= 0 && sy >= 0 && sx < xLimit && sy < yLimit) {
+        const x0 = sx | 0, y0 = sy | 0;
+        const fx = sx - x0, fy = sy - y0;
+        const gx = 1 - fx, gy = 1 - fy;
+        const w00 = gx * gy, w10 = fx * gy, w01 = gx * fy, w11 = fx * fy;
         const p = y0 * stride + x0 * 3;
-        const w00 = (1 - fx) * (1 - fy), w10 = fx * (1 - fy), w01 = (1 - fx) * fy, w11 = fx * fy;
         const q = p + stride;
         out[o] = (data[p] * w00 + data[p + 3] * w10 + data[q] * w01 + data[q + 3] * w11 + 0.5) | 0;
         out[o + 1] = (data[p + 1] * w00 + data[p + 4] * w10 + data[q + 1] * w01 + data[q + 4] * w11 + 0.5) | 0;
         out[o + 2] = (data[p + 2] * w00 + data[p + 5] * w10 + data[q + 2] * w01 + data[q + 5] * w11 + 0.5) | 0;
-      } else if (x0 >= -1 && y0 >= -1 && x0 < W && y0 < H) {
-        // Border: missing neighbours count as black.
-        const in00 = x0 >= 0 && y0 >= 0, in10 = x0 + 1 < W && y0 >= 0;
-        const in01 = x0 >= 0 && y0 + 1 < H, in11 = x0 + 1 < W && y0 + 1 < H;
-        const p00 = y0 * stride + x0 * 3;
-        const w00 = (1 - fx) * (1 - fy), w10 = fx * (1 - fy), w01 = (1 - fx) * fy, w11 = fx * fy;
-        for (let ch = 0; ch < 3; ch++) {
-          let v = 0;
-          if (in00) v += data[p00 + ch] * w00;
-          if (in10) v += data[p00 + 3 + ch] * w10;
-          if (in01) v += data[p00 + stride + ch] * w01;
-          if (in11) v += data[p00 + stride + 3 + ch] * w11;
-          out[o + ch] = (v + 0.5) | 0;
-        }
+      } else {
+        borderPixel(src, sx, sy, out, o);
       }
     }
   }
   return { width: dstW, height: dstH, data: out };
+}
+
+/** One output pixel at source (sx, sy) near or past the edge: neighbours outside count as black; left 0 when all four are. */
+function borderPixel(src: RgbImage, sx: number, sy: number, out: Uint8Array, o: number): void {
+  const { width: W, height: H, data } = src;
+  const x0 = Math.floor(sx), y0 = Math.floor(sy);
+  if (!(x0 >= -1 && y0 >= -1 && x0 < W && y0 < H)) return;
+  const stride = W * 3;
+  const fx = sx - x0, fy = sy - y0;
+  const in00 = x0 >= 0 && y0 >= 0, in10 = x0 + 1 < W && y0 >= 0;
+  const in01 = x0 >= 0 && y0 + 1 < H, in11 = x0 + 1 < W && y0 + 1 < H;
+  const p00 = y0 * stride + x0 * 3;
+  const w00 = (1 - fx) * (1 - fy), w10 = fx * (1 - fy), w01 = (1 - fx) * fy, w11 = fx * fy;
+  for (let ch = 0; ch < 3; ch++) {
+    let v = 0;
+    if (in00) v += data[p00 + ch] * w00;
+    if (in10) v += data[p00 + 3 + ch] * w10;
+    if (in01) v += data[p00 + stride + ch] * w01;
+    if (in11) v += data[p00 + stride + 3 + ch] * w11;
+    out[o + ch] = (v + 0.5) | 0;
+  }
 }
 
 /** Align a face: the similarity from its five points to the template's, warped to the template's size. */
