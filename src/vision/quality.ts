@@ -6,24 +6,36 @@
 import type { QualityConfig } from './config';
 import type { FaceQuality, Point, QualityReason, RgbImage } from './types';
 
-/** Variance of the 4-neighbour Laplacian over the interior of the grey image (OpenCV ksize=1). */
+let greyScratch = new Int32Array(0);
+
+/**
+ * Variance of the 4-neighbour Laplacian over the interior of the grey image (OpenCV ksize=1). Grey
+ * values and Laplacians are integers, so the sums are exact in doubles (far below 2^53) whatever
+ * the order: summing per row in integer-typed locals gives the same value as before, faster. The
+ * grey plane is a scratch buffer kept between calls (synchronous, so never shared by two calls):
+ * a fresh one per face cost about a third of the function (measured, 112x112).
+ */
 export function laplacianVariance(img: RgbImage): number {
   const { width: W, height: H, data } = img;
-  const grey = new Float32Array(W * H);
-  for (let i = 0, p = 0; i < W * H; i++, p += 3) grey[i] = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2] + 0.5) | 0;
-  let sum = 0, sum2 = 0, n = 0;
+  if (W < 3 || H < 3) return 0;
+  const n = W * H;
+  if (greyScratch.length < n) greyScratch = new Int32Array(n);
+  const grey = greyScratch;
+  for (let i = 0, p = 0; i < n; i++, p += 3) grey[i] = (0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2] + 0.5) | 0;
+  let sum = 0, sum2 = 0;
   for (let y = 1; y < H - 1; y++) {
-    for (let x = 1; x < W - 1; x++) {
-      const i = y * W + x;
+    let rowSum = 0, rowSum2 = 0;
+    for (let i = y * W + 1, end = y * W + W - 1; i < end; i++) {
       const l = grey[i - 1] + grey[i + 1] + grey[i - W] + grey[i + W] - 4 * grey[i];
-      sum += l;
-      sum2 += l * l;
-      n++;
+      rowSum += l;
+      rowSum2 += l * l;
     }
+    sum += rowSum;
+    sum2 += rowSum2;
   }
-  if (n === 0) return 0;
-  const m = sum / n;
-  return sum2 / n - m * m;
+  const count = (W - 2) * (H - 2);
+  const m = sum / count;
+  return sum2 / count - m * m;
 }
 
 /** Nose depth in front of the eye plane, as a fraction of the inter-ocular distance (anthropometric). */
