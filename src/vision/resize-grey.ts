@@ -15,7 +15,7 @@ export function resizeRectGrey(src: RgbImage, rect: Rect, dstW: number, dstH: nu
   if (out.length < dstW * dstH) throw new Error(`resizeRectGrey: output has ${out.length} values, needs ${dstW * dstH}`);
   const xm = axisMap(rect.x, rect.w, dstW);
   const ym = axisMap(rect.y, rect.h, dstH);
-  const xi0 = xm.i0, xi1 = xm.i1, xw = xm.w1;
+  const cols = xm.cols, xws = xm.weights, end = 2 * dstW;
   const data = src.data;
   const stride = src.width * 3;
   for (let dy = 0; dy < dstH; dy++) {
@@ -24,11 +24,9 @@ export function resizeRectGrey(src: RgbImage, rect: Rect, dstW: number, dstH: nu
     const wy = ym.w1[dy];
     const wy0 = 1 - wy;
     let o = dy * dstW;
-    for (let dx = 0; dx < dstW; dx++, o++) {
-      const c0 = xi0[dx] * 3;
-      const c1 = xi1[dx] * 3;
-      const wx = xw[dx];
-      const wx0 = 1 - wx;
+    for (let k = 0; k < end; k += 2, o++) {
+      const c0 = cols[k], c1 = cols[k + 1];
+      const wx0 = xws[k], wx = xws[k + 1];
       const a = row0 + c0, b = row0 + c1, c = row1 + c0, d = row1 + c1;
       const r = ((data[a] * wx0 + data[b] * wx) * wy0 + (data[c] * wx0 + data[d] * wx) * wy + 0.5) | 0;
       const g = ((data[a + 1] * wx0 + data[b + 1] * wx) * wy0 + (data[c + 1] * wx0 + data[d + 1] * wx) * wy + 0.5) | 0;

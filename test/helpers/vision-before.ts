@@ -8,9 +8,90 @@ import path from 'node:path';
 import { seededRandom } from '../../src/eval/bootstrap';
 import { invertAffine, type Affine } from '../../src/vision/align';
 import { decodeImageFile } from '../../src/vision/image';
-import { greyOf, resizeRectRgb, type Rect } from '../../src/vision/resize';
+import { greyOf, resizeRectRgb, type PlanarSpec, type Rect } from '../../src/vision/resize';
 import type { RgbImage } from '../../src/vision/types';
 import { sharedData } from './data';
+
+/** resize.ts computeAxisMap before (no cache: the tests are not timed). */
+function axisMapBefore(srcOffset: number, srcLen: number, dstLen: number): { i0: Int32Array; i1: Int32Array; w1: Float32Array } {
+  const scale = srcLen / dstLen;
+  const i0 = new Int32Array(dstLen);
+  const i1 = new Int32Array(dstLen);
+  const w1 = new Float32Array(dstLen);
+  for (let d = 0; d < dstLen; d++) {
+    let s = (d + 0.5) * scale - 0.5;
+    if (s < 0) s = 0;
+    let f = Math.floor(s);
+    let w = s - f;
+    if (f >= srcLen - 1) {
+      f = srcLen - 1;
+      w = 0;
+    }
+    i0[d] = srcOffset + f;
+    i1[d] = srcOffset + Math.min(f + 1, srcLen - 1);
+    w1[d] = w;
+  }
+  return { i0, i1, w1 };
+}
+
+/** resize.ts resizeToPlanar before. */
+export function resizeToPlanarBefore(
+  src: RgbImage,
+  rect: Rect,
+  dstW: number,
+  dstH: number,
+  out: Float32Array,
+  spec: PlanarSpec,
+  outW = dstW,
+  outH = dstH,
+): void {
+  if (outW < dstW || outH < dstH) throw new Error(`resizeToPlanar: output ${outW}x${outH} is smaller than the resized ${dstW}x${dstH}`);
+  const plane = outW * outH;
+  if (out.length < 3 * plane) throw new Error(`resizeToPlanar: output tensor has ${out.length} values, needs ${3 * plane}`);
+  const xm = axisMapBefore(rect.x, rect.w, dstW);
+  const ym = axisMapBefore(rect.y, rect.h, dstH);
+  const data = src.data;
+  const stride = src.width * 3;
+  // Planes of R, G and B in the tensor, and each one's mean and scale (spec order = tensor order).
+  const bgr = spec.channels === 'BGR';
+  const pr = bgr ? 2 * plane : 0, pb = bgr ? 0 : 2 * plane;
+  const [m0, m1, m2] = spec.mean, [s0, s1, s2] = spec.scale;
+  const mr = bgr ? m2 : m0, mb = bgr ? m0 : m2, sr = bgr ? s2 : s0, sb = bgr ? s0 : s2;
+  const mg = m1, sg = s1;
+  const xi0 = xm.i0, xi1 = xm.i1, xw = xm.w1;
+  for (let dy = 0; dy < dstH; dy++) {
+    const row0 = ym.i0[dy] * stride;
+    const row1 = ym.i1[dy] * stride;
+    const wy = ym.w1[dy];
+    const wy0 = 1 - wy;
+    let o = dy * outW;
+    for (let dx = 0; dx < dstW; dx++, o++) {
+      const c0 = xi0[dx] * 3;
+      const c1 = xi1[dx] * 3;
+      const wx = xw[dx];
+      const wx0 = 1 - wx;
+      const w00 = wx0 * wy0, w01 = wx * wy0, w10 = wx0 * wy, w11 = wx * wy;
+      const a = row0 + c0, b = row0 + c1, c = row1 + c0, d = row1 + c1;
+      const r = ((data[a] * w00 + data[b] * w01 + data[c] * w10 + data[d] * w11 + 0.5) | 0);
+      const g = ((data[a + 1] * w00 + data[b + 1] * w01 + data[c + 1] * w10 + data[d + 1] * w11 + 0.5) | 0);
+      const bl = ((data[a + 2] * w00 + data[b + 2] * w01 + data[c + 2] * w10 + data[d + 2] * w11 + 0.5) | 0);
+      out[pr + o] = (r - mr) * sr;
+      out[plane + o] = (g - mg) * sg;
+      out[pb + o] = (bl - mb) * sb;
+    }
+  }
+  if (outW > dstW || outH > dstH) {
+    const padR = -mr * sr, padG = -mg * sg, padB = -mb * sb;
+    for (let y = 0; y < outH; y++) {
+      for (let x = y < dstH ? dstW : 0; x < outW; x++) {
+        const o = y * outW + x;
+        out[pr + o] = padR;
+        out[plane + o] = padG;
+        out[pb + o] = padB;
+      }
+    }
+  }
+}
 
 /** landmarks.ts landmarkInput before: resizeRectRgb with a per-pixel callback, then greyOf. */
 export function landmarkInputBefore(img: RgbImage, crop: Rect, size: number, mean: number, scale: number, out = new Float32Array(size * size)): Float32Array {
