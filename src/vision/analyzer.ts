@@ -270,7 +270,7 @@ export class FaceAnalyzer {
       const quality = assessQuality(fivePoints, aligned, det.detScore, this.cfg.quality);
       a = now();
       times.quality += a - b;
-      let embedding: Float32Array = new Float32Array(0); // a fresh one per face: the worker transfers its buffer
+      let embedding: Float32Array = new Float32Array(0); // a fresh one per face: the worker zeroes its copy once sent
       let flipAveraged: Float32Array | undefined;
       if (quality.passed || opts.embed !== 'quality-passing') {
         const e = await this.embedder.embed(aligned);

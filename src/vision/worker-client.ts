@@ -1,6 +1,8 @@
 /**
  * VisionWorker: the FaceAnalyzer API, run in a worker_thread. Frames are transferred (not copied)
- * when the caller allows it; results come back with their embeddings transferred.
+ * when the caller allows it; results come back cloned (an embedding is 2 KB), never transferred:
+ * a transfer detaches a buffer in the worker, and that slows all the worker's typed-array code
+ * (worker-reply.ts). A transferred frame detaches its buffer here, on this (main) thread.
  */
 // The worker inherits ORT_DISABLE_TELEMETRY=1 from this (main) thread: see ort-env.ts.
 import './ort-env';

@@ -9,6 +9,7 @@ import { FaceAnalyzer, type AnalyzeOptions, type DetectorUse } from './analyzer'
 import type { VisionConfig } from './config';
 import type { EngineChoice, ProviderAttempt } from './ort';
 import type { FrameAnalysis, FrameDetections, RgbImage } from './types';
+import { postAnalysis } from './worker-reply';
 
 export interface WorkerInit {
   cfg: VisionConfig;
@@ -60,14 +61,8 @@ FaceAnalyzer.create(init.cfg, init.models, logger).then(
         }
         const opts = { withAligned: req.withAligned, withLandmarks: req.withLandmarks, withContext: req.withContext, embed: req.embed, flipAverage: req.flipAverage };
         const result = req.kind === 'analyze' ? await analyzer.analyze(req.img, { ...opts, detector: req.detector }) : await analyzer.analyzeDetected(req.indices, opts);
-        const transfer: ArrayBuffer[] = [];
-        for (const f of result.faces) {
-          transfer.push(f.embedding.buffer as ArrayBuffer);
-          if (f.flipAveraged) transfer.push(f.flipAveraged.buffer as ArrayBuffer);
-          if (f.aligned) transfer.push(f.aligned.data.buffer as ArrayBuffer);
-          if (f.context) transfer.push(f.context.data.buffer as ArrayBuffer);
-        }
-        port.postMessage({ kind: 'result', id: req.id, result } satisfies WorkerResponse, transfer);
+        // Cloned, not transferred: a transfer would slow all of this worker's typed-array code (worker-reply.ts).
+        postAnalysis(port, { kind: 'result', id: req.id, result } satisfies WorkerResponse);
       } catch (err) {
         port.postMessage({ kind: 'error', id: req.id, message: (err as Error).message } satisfies WorkerResponse);
       }
