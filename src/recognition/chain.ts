@@ -15,7 +15,7 @@ import type { ContextCropOptions } from '../vision/context-crop';
 import type { FrameAnalysis, FrameDetections, RgbImage } from '../vision/types';
 import type { Alert, AlertDecider } from './decision';
 import type { Matcher } from './matcher';
-import { EmbeddingScheduler, frameBudget, type SchedulerConfig } from './scheduler';
+import { EmbeddingScheduler, frameBudget, unusedFrameMs, type SchedulerConfig } from './scheduler';
 import type { DecisionConfig } from './config';
 import { TrackTemplate, type TrackTemplateConfig } from './track-template';
 import type { Tracker } from './tracker';
@@ -99,6 +99,8 @@ export class RecognitionChain {
   /** Smoothed wall times of detect() and of one analysed face (for the frame's time budget). */
   private measured: { detectMs: number; perFaceMs: number } | undefined;
   private detectMsSeen: number | undefined;
+  /** Frame time the last frame left unused (scheduler unusedFrameMs), added to the next one's budget. */
+  private budgetCarryMs = 0;
   /** Rule 'template': each live track's template (copies of its best embeddings; zeroed when it ends). */
   private readonly templates = new Map<number, TrackTemplate>();
 
@@ -155,8 +157,10 @@ export class RecognitionChain {
       det.faces.map((f, i) => ({ trackId: update.trackIds[i], side: f.box[2] - f.box[0] })),
       atSec,
       matching ? this.deps.threshold?.() : undefined,
-      frameBudget(this.deps.scheduler, this.measured),
+      frameBudget(this.deps.scheduler, this.measured, this.budgetCarryMs),
     );
+    // From the estimates the budget was made with (this frame's own times update them below).
+    this.budgetCarryMs = unusedFrameMs(this.deps.scheduler, this.measured, plan.picked.length, this.budgetCarryMs);
     let embedded = 0;
     let analysed = 0;
     let passing = 0;

@@ -29,7 +29,8 @@ export const SchedulerConfigSchema = z.strictObject({
   maxEmbeddingsPerFrame: z.number().int().min(1).max(64).default(4),
   /**
    * Time budget of a frame, ms (detect + the analysed faces, from the measured means); fewer faces
-   * are analysed when they would not fit (at least one). 0 = the count budget alone.
+   * are analysed when they would not fit (at least one). Held on average: time a frame leaves
+   * unused (up to one face's) is carried to the next. 0 = the count budget alone.
    */
   maxFrameMs: z.number().min(0).max(10000).default(40),
   /** At most this many analyses per track per second of frame time, when the frame's budget is short (spare slots are filled regardless). */
@@ -47,12 +48,34 @@ export type SchedulerConfig = z.infer<typeof SchedulerConfigSchema>;
 
 /**
  * The number of faces to analyse in a frame: maxEmbeddingsPerFrame, or fewer when the measured
- * mean times say they would not fit in maxFrameMs (at least one: every track keeps being seen).
+ * mean times say they would not fit in maxFrameMs plus `carryMs` (at least one: every track keeps
+ * being seen). `carryMs` is what earlier frames left unused (unusedFrameMs): the budget holds on
+ * average, so a frame with room for 1.6 faces analyses 1 or 2, not always 1.
  */
-export function frameBudget(cfg: Pick<SchedulerConfig, 'maxEmbeddingsPerFrame' | 'maxFrameMs'>, measured: { detectMs: number; perFaceMs: number } | undefined): number {
+export function frameBudget(
+  cfg: Pick<SchedulerConfig, 'maxEmbeddingsPerFrame' | 'maxFrameMs'>,
+  measured: { detectMs: number; perFaceMs: number } | undefined,
+  carryMs = 0,
+): number {
   if (!cfg.maxFrameMs || !measured || !(measured.perFaceMs > 0)) return cfg.maxEmbeddingsPerFrame;
-  const fit = Math.floor((cfg.maxFrameMs - measured.detectMs) / measured.perFaceMs);
+  const fit = Math.floor((cfg.maxFrameMs + carryMs - measured.detectMs) / measured.perFaceMs);
   return Math.max(1, Math.min(cfg.maxEmbeddingsPerFrame, fit));
+}
+
+/**
+ * The time budget a frame that analysed `faces` faces leaves to the next one: what was left of
+ * maxFrameMs plus its own carry, never below 0 and never more than one face's time (so an idle
+ * stretch cannot bank a burst that would overrun later frames).
+ */
+export function unusedFrameMs(
+  cfg: Pick<SchedulerConfig, 'maxFrameMs'>,
+  measured: { detectMs: number; perFaceMs: number } | undefined,
+  faces: number,
+  carryMs = 0,
+): number {
+  if (!cfg.maxFrameMs || !measured || !(measured.perFaceMs > 0)) return 0;
+  const left = cfg.maxFrameMs + carryMs - measured.detectMs - faces * measured.perFaceMs;
+  return Math.min(measured.perFaceMs, Math.max(0, left));
 }
 
 /** One tracked face of the frame, as the detector saw it. */

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { seededRandom } from '../../src/eval/bootstrap';
-import { EmbeddingScheduler, frameBudget, SchedulerConfigSchema, type Candidate } from '../../src/recognition/scheduler';
+import { EmbeddingScheduler, frameBudget, SchedulerConfigSchema, unusedFrameMs, type Candidate } from '../../src/recognition/scheduler';
 
 const FPS = 25;
 const cand = (trackId: number, side = 80): Candidate => ({ trackId, side });
@@ -160,4 +160,31 @@ t.test('time budget: fewer faces when the measured times would not fit in maxFra
   const p = s.plan([cand(1), cand(2), cand(3), cand(4)], 0, undefined, frameBudget(cfg, { detectMs: 10, perFaceMs: 12 }));
   t.equal(p.picked.length, 2);
   t.equal(p.deferredByBudget, 2, 'the faces the time budget left out are counted as budget');
+});
+
+t.test('time budget held on average: the time a frame leaves unused goes to the next (at most one face of it)', async (t) => {
+  const cfg = SchedulerConfigSchema.parse({ maxEmbeddingsPerFrame: 6, maxFrameMs: 40 });
+  const m = { detectMs: 18, perFaceMs: 14 }; // room for (40 - 18) / 14 = 1.57 faces a frame
+  t.equal(frameBudget(cfg, m), 1, 'without the carry: always one face');
+  // 100 frames: the carry makes it 1 or 2 a frame, 1.57 on average, and the mean frame time stays within 40 ms.
+  let carry = 0;
+  const faces: number[] = [];
+  for (let f = 0; f < 100; f++) {
+    const n = frameBudget(cfg, m, carry);
+    faces.push(n);
+    carry = unusedFrameMs(cfg, m, n, carry);
+    t.ok(carry >= 0 && carry <= m.perFaceMs, `carry ${carry} within [0, one face]`);
+  }
+  t.same([...new Set(faces)].sort(), [1, 2], 'frames analyse one or two faces');
+  const mean = faces.reduce((a, b) => a + b, 0) / faces.length;
+  t.ok(Math.abs(mean - 22 / 14) < 0.02, `mean ${mean} faces a frame = the room the budget has (1.571)`);
+  const meanFrameMs = m.detectMs + mean * m.perFaceMs;
+  t.ok(meanFrameMs <= 40 + 0.01, `mean frame time ${meanFrameMs.toFixed(2)} ms within the 40 ms budget`);
+  // An idle stretch cannot bank a burst: the carry is capped at one face's time.
+  t.equal(unusedFrameMs(cfg, m, 0, 0), 14, 'a frame with no face to analyse leaves one face of time, not 22 ms');
+  t.equal(frameBudget(cfg, m, 14), 2, '...which lets the next frame take one more face, not more');
+  // A frame over its budget (detect alone over, or the at-least-one rule) leaves nothing, and no debt.
+  t.equal(unusedFrameMs(cfg, { detectMs: 45, perFaceMs: 10 }, 1, 5), 0);
+  t.equal(unusedFrameMs({ maxFrameMs: 0 }, m, 1, 3), 0, 'maxFrameMs 0: no time budget, no carry');
+  t.equal(unusedFrameMs(cfg, undefined, 1), 0, 'nothing measured yet: no carry');
 });
