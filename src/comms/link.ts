@@ -8,9 +8,9 @@
  *   few seconds: reconnectDelayMs). Each
  *   attempt is a fresh client: nothing is queued inside the library; the durable outbox is the
  *   only queue.
- * - Alerts, records and command results go through the outbox (outbox.ts): written first, sent
- *   in order with at most `inflightWindow` unacknowledged, removed on PUBACK. After a
- *   reconnect the unacknowledged rows are sent again from the oldest (at-least-once; ids dedup).
+ * - Alerts, records and command results go through the outbox (outbox.ts): written first, then
+ *   delivered by OutboxDelivery (outbox-delivery.ts): in order, at most `inflightWindow`
+ *   unacknowledged, removed on PUBACK, resent from the oldest after a reconnect.
  * - `session` (retained, QoS 1) and `health` (retained, QoS 0) are state, not events: the latest
  *   value is kept in memory and (re)published on every connect.
  * - Publishing never throws into callers: failures are logged and the message waits in the outbox
@@ -29,6 +29,7 @@ import type {
   AlertMessage, CommandResultMessage, DeploymentRecord, HealthMessage, OutboxKind, RecordMessage, SessionMessage, StatusMessage,
 } from './messages';
 import { openCommsDatabase, Outbox } from './outbox';
+import { OutboxDelivery } from './outbox-delivery';
 import { signRecord } from './record-signature';
 import { deriveOutboxKey } from './seal';
 import { commandSubscription, parseTopic, unitTopic } from './topics';
@@ -62,10 +63,7 @@ export class UnitLink {
   private client: MqttClient | undefined;
   private generation = 0;
   private outbox: Outbox | undefined;
-  private readonly inflight = new Set<number>();
-  /** Rows acknowledged by the broker whose removal from the outbox failed (retried at each pump). */
-  private readonly acknowledged = new Set<number>();
-  private cursor = 0;
+  private readonly delivery: OutboxDelivery;
   private isConnected = false;
   private stopping = false;
   private attempt = 0;
@@ -88,6 +86,13 @@ export class UnitLink {
     this.now = deps.now ?? (() => new Date());
     this.random = deps.random ?? Math.random;
     this.protocolVersion = deps.config.protocol === '3.1.1' ? 4 : 5;
+    this.delivery = new OutboxDelivery({
+      unitId: deps.unitId,
+      inflightWindow: deps.config.inflightWindow,
+      log: this.log,
+      connection: () => (this.client && this.outbox && this.isConnected ? { client: this.client, outbox: this.outbox } : undefined),
+      generation: () => this.generation,
+    });
   }
 
   /** Open the outbox and start connecting. Resolves at once: a broker that is down is not an error. */
@@ -140,7 +145,7 @@ export class UnitLink {
       client.end(true);
     }
     this.isConnected = false;
-    this.inflight.clear();
+    this.delivery.connectionLost();
     if (this.unstored.size) this.log.error('messages the outbox could not store were not acknowledged before stopping: they are lost', { count: this.unstored.size, kinds: this.unstored.kinds() });
     this.outbox?.close();
     this.outbox = undefined;
@@ -238,7 +243,7 @@ export class UnitLink {
       this.pumpUnstored();
       return;
     }
-    this.pump();
+    this.delivery.pump();
   }
 
   /** Publish the held (unstored) messages; each leaves memory on its PUBACK. */
@@ -268,58 +273,6 @@ export class UnitLink {
       });
     } catch (err) {
       this.log.warn(`${kind} publish failed`, { error: err as Error });
-    }
-  }
-
-  /** Remove the acknowledged rows whose removal failed before (the disk was full). */
-  private retryRemovals(outbox: Outbox): void {
-    for (const seq of this.acknowledged) {
-      try {
-        outbox.remove(seq);
-        this.acknowledged.delete(seq);
-      } catch {
-        return; // still failing: next pump
-      }
-    }
-  }
-
-  private pump(): void {
-    const client = this.client;
-    const outbox = this.outbox;
-    if (!client || !outbox || !this.isConnected) return;
-    const gen = this.generation;
-    const window = this.deps.config.inflightWindow;
-    this.retryRemovals(outbox);
-    while (this.inflight.size < window) {
-      let rows;
-      try {
-        rows = outbox.peek(this.cursor, window - this.inflight.size);
-      } catch (err) {
-        this.log.error('cannot read the outbox', { error: err as Error });
-        return;
-      }
-      if (rows.length === 0) return;
-      for (const row of rows) {
-        this.cursor = row.seq;
-        if (this.acknowledged.has(row.seq)) continue; // delivered; only its removal failed
-        this.inflight.add(row.seq);
-        client.publish(unitTopic(this.deps.unitId, row.kind), row.payload, { qos: 1 }, (err) => {
-          if (gen !== this.generation) return; // an old connection: its rows are resent on the new one
-          this.inflight.delete(row.seq);
-          if (err) {
-            this.log.warn(`${row.kind} not acknowledged; it stays in the outbox and is resent after reconnect`, { msgId: row.msgId, error: err });
-            return;
-          }
-          try {
-            this.outbox?.remove(row.seq);
-          } catch (e) {
-            // the row stays (the disk is full?): it is not sent again, and its removal is retried at the next pump
-            this.acknowledged.add(row.seq);
-            this.log.error(`cannot remove the acknowledged ${row.kind} from the outbox; retried later`, { msgId: row.msgId, error: e as Error });
-          }
-          this.pump();
-        });
-      }
     }
   }
 
@@ -384,9 +337,8 @@ export class UnitLink {
       if (gen !== this.generation) return;
       const was = this.isConnected;
       this.isConnected = false;
-      this.inflight.clear();
+      this.delivery.connectionLost();
       this.unstored.connectionLost();
-      this.cursor = 0;
       if (was) this.log.warn('mqtt connection lost', { outboxDepth: this.outboxDepth() });
       this.scheduleReconnect(gen);
     });
@@ -407,7 +359,7 @@ export class UnitLink {
     });
     if (this.lastSession) this.sendState('session', this.lastSession, 1);
     if (this.lastHealth) this.sendState('health', this.lastHealth, 0);
-    this.pump();
+    this.delivery.pump();
     this.pumpUnstored();
     for (const w of this.connectWaiters.splice(0)) w();
   }
